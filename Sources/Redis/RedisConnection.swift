@@ -1,0 +1,378 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+import NIOSSL
+public import RESP
+import Synchronization
+
+/// One connection to a Redis server, shared by any number of concurrent callers.
+///
+/// Commands issued while earlier ones are in flight are queued behind them and written together:
+/// everything issued in one event-loop tick goes out in one write and one flush (auto-pipelining),
+/// and replies are matched in order. Each command has its own deadline; a command that times out or
+/// whose task is cancelled fails alone, its late reply is read and discarded, and everyone else's
+/// commands carry on. The connection closes only when it is really broken: an I/O error, a reply
+/// that is not valid RESP, or an abandoned reply still missing after `abandonedReplyTimeout`.
+///
+/// Most code uses ``RedisClient``, which pools connections; use a connection directly for
+/// commands that change connection state (`SELECT`, `CLIENT TRACKING`, `MULTI`).
+public final class RedisConnection: Sendable {
+    /// Identifies the connection in logs and metrics.
+    public let id: Int
+    /// The settings the connection was made with.
+    public let configuration: RedisConnectionConfiguration
+    let channel: any Channel
+    private let state: Mutex<StateMachine>
+    private let nextRequestID = Atomic<UInt64>(0)
+    private let negotiatedProtocol = Atomic<Int>(RedisProtocolVersion.resp3.rawValue)
+    private let pushHandler: (@Sendable (RESPToken) -> Void)?
+    let logger: Logger
+    let metrics: RedisMetrics
+
+    private init(
+        id: Int, channel: any Channel, configuration: RedisConnectionConfiguration, logger: Logger,
+        metrics: RedisMetrics, pushHandler: (@Sendable (RESPToken) -> Void)?
+    ) {
+        self.id = id
+        self.channel = channel
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = metrics
+        self.pushHandler = pushHandler
+        self.state = Mutex(
+            StateMachine(allocator: channel.allocator, abandonedReplyTimeout: configuration.abandonedReplyTimeout)
+        )
+    }
+
+    /// The protocol agreed in the handshake (RESP2 when the server refused `HELLO 3`).
+    public var protocolVersion: RedisProtocolVersion {
+        RedisProtocolVersion(rawValue: negotiatedProtocol.load(ordering: .relaxed)) ?? .resp3
+    }
+
+    /// Whether the connection has closed (or started closing) and refuses commands.
+    public var isClosed: Bool { state.withLock { $0.closedError != nil } }
+
+    /// Replies still owed by the server, including those for abandoned commands.
+    var owedReplies: Int { state.withLock { $0.owedCount } }
+
+    /// Completes when the channel has closed.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    private static let nextConnectionID = Atomic<Int>(0)
+
+    /// Connects, performs the handshake (`HELLO`, `AUTH`, `SETNAME`, `SELECT`) and returns a ready
+    /// connection.
+    ///
+    /// - Parameters:
+    ///   - pushHandler: receives RESP3 push frames (pub/sub messages, invalidations), on the event loop.
+    /// - Throws: ``RedisError`` with `connectionFailed`, `authenticationFailed`, `tls` or `timeout`.
+    public static func connect(
+        configuration: RedisConnectionConfiguration,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
+        logger: Logger = Logger(label: "strata.redis"),
+        metrics: RedisMetrics = RedisMetrics(),
+        pushHandler: (@Sendable (RESPToken) -> Void)? = nil
+    ) async throws(RedisError) -> RedisConnection {
+        try configuration.validate()
+        let connectionID = nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue
+        var logger = logger
+        logger[metadataKey: "redis.connection"] = "\(connectionID)"
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        } catch {
+            throw RedisError(.tls, underlying: error)
+        }
+        let serverName = configuration.tlsServerName ?? configuration.endpoint.host
+        let limits = configuration.limits
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(configuration.connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let sslContext {
+                            let hostname = serverName.isIPAddress ? nil : serverName
+                            let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: hostname)
+                            try channel.pipeline.syncOperations.addHandler(tls)
+                        }
+                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(limits: limits))
+                    }
+                }
+                .connect(host: configuration.endpoint.host, port: configuration.endpoint.port)
+                .get()
+        } catch {
+            metrics.connectFailed()
+            throw RedisError(.connectionFailed, underlying: error)
+        }
+        let connection = RedisConnection(
+            id: connectionID, channel: channel, configuration: configuration, logger: logger, metrics: metrics,
+            pushHandler: pushHandler
+        )
+        do {
+            try await channel.eventLoop.submit {
+                let handler = try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self)
+                handler.attach(connection)
+            }.get()
+            try await connection.handshake()
+        } catch {
+            channel.close(promise: nil)
+            metrics.connectFailed()
+            if let error = error as? RedisError {
+                if error.code == .timeout { throw RedisError(.connectionFailed, underlying: error) }
+                throw error
+            }
+            throw RedisError(.connectionFailed, underlying: error)
+        }
+        logger.debug("redis connection ready", metadata: ["redis.protocol": "\(connection.protocolVersion.rawValue)"])
+        return connection
+    }
+
+    private func handshake() async throws(RedisError) {
+        let timeout = configuration.connectTimeout
+        let password = configuration.password
+        let username = configuration.username ?? (password == nil ? nil : "default")
+        if configuration.protocolVersion == .resp3 {
+            let reply = try await sendToken(name: "HELLO", timeout: timeout) { encoder in
+                encoder.encode(
+                    "HELLO", 3, password.map { RESPOption("AUTH", [username ?? "default", $0]) },
+                    configuration.clientName.map { RESPOption("SETNAME", $0) }
+                )
+            }
+            if let error = reply.serverError(command: "HELLO") {
+                guard error.code == .noProto || (error.code == .err && error.serverMessage?.contains("unknown command") == true)
+                else { throw Self.handshakeError(error) }
+                try await handshakeRESP2(username: username, password: password, timeout: timeout)
+            }
+        } else {
+            try await handshakeRESP2(username: username, password: password, timeout: timeout)
+        }
+        if configuration.database != 0 {
+            let database = configuration.database
+            let reply = try await sendToken(name: "SELECT", timeout: timeout) { $0.encode("SELECT", database) }
+            if let error = reply.serverError(command: "SELECT") { throw Self.handshakeError(error) }
+        }
+    }
+
+    private func handshakeRESP2(username: String?, password: String?, timeout: TimeAmount) async throws(RedisError) {
+        negotiatedProtocol.store(RedisProtocolVersion.resp2.rawValue, ordering: .relaxed)
+        if let password {
+            let reply = try await sendToken(name: "AUTH", timeout: timeout) { encoder in
+                if let username, username != "default" {
+                    encoder.encode("AUTH", username, password)
+                } else {
+                    encoder.encode("AUTH", password)
+                }
+            }
+            if let error = reply.serverError(command: "AUTH") { throw Self.handshakeError(error) }
+        }
+        if let name = configuration.clientName {
+            let reply = try await sendToken(name: "CLIENT", timeout: timeout) { $0.encode("CLIENT", "SETNAME", name) }
+            if let error = reply.serverError(command: "CLIENT") { throw Self.handshakeError(error) }
+        }
+    }
+
+    private static func handshakeError(_ error: RedisError) -> RedisError {
+        switch error.code {
+        case .wrongPass, .noAuth, .noPerm:
+            RedisError(.authenticationFailed, command: error.command, serverCode: error.serverCode, serverMessage: error.serverMessage)
+        case .err where error.serverMessage?.lowercased().contains("password") == true:
+            RedisError(.authenticationFailed, command: error.command, serverCode: error.serverCode, serverMessage: error.serverMessage)
+        default:
+            RedisError(.connectionFailed, command: error.command, serverCode: error.serverCode, serverMessage: error.serverMessage)
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends one command and returns its typed reply.
+    ///
+    /// - Parameter timeout: this command's deadline; defaults to the configuration's `commandTimeout`.
+    /// - Throws: ``RedisError``: the server's error reply, `timeout`, `cancelled`, or
+    ///   `connectionClosed` if the connection broke first.
+    public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount? = nil) async throws(RedisError) -> Command.Response {
+        let token = try await sendToken(name: Command.name, timeout: timeout) { command.encode(into: &$0) }
+        if token.isError, let error = token.serverError(command: Command.name) { throw error }
+        return try command.decode(token)
+    }
+
+    /// Sends several commands in one write and returns one result per command, in order.
+    ///
+    /// The whole batch shares one deadline. A server error fails only its own command's result;
+    /// a timeout, cancellation or broken connection fails the batch.
+    public func pipeline(_ commands: [any RedisCommand], timeout: TimeAmount? = nil) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
+        guard !commands.isEmpty else { return [] }
+        let tokens = try await sendBatch(name: "PIPELINE", count: commands.count, timeout: timeout) { encoder in
+            for command in commands { command.encode(into: &encoder) }
+        }
+        return zip(commands, tokens).map { command, token in
+            if token.isError, let error = token.serverError(command: type(of: command).name) { return .failure(error) }
+            return .success(token)
+        }
+    }
+
+    /// Sends a command written by `encode` that expects one reply; returns the raw reply.
+    func sendToken(name: String, timeout: TimeAmount?, encode: (inout RESPCommandEncoder) -> Void) async throws(RedisError) -> RESPToken {
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
+        let started = NIODeadline.now()
+        let deadline = started + (timeout ?? configuration.commandTimeout)
+        do {
+            let token = try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { (continuation: StateMachine.ReplyContinuation) in
+                    let action = state.withLock {
+                        $0.enqueue(id: id, replies: 1, deadline: deadline, receiver: .single(continuation), encode: encode)
+                    }
+                    perform(action, failing: { continuation.resume(throwing: $0) })
+                    if Task.isCancelled { cancel(id) }
+                }
+            } onCancel: {
+                self.cancel(id)
+            }
+            metrics.recordCommand(name, started: started, error: nil)
+            return token
+        } catch {
+            let redisError = (error as? RedisError) ?? RedisError(.connectionClosed, underlying: error)
+            metrics.recordCommand(name, started: started, error: redisError.code)
+            throw redisError.naming(command: name)
+        }
+    }
+
+    /// Sends `count` commands written by `encode` as one request; returns their raw replies.
+    func sendBatch(name: String, count: Int, timeout: TimeAmount?, encode: (inout RESPCommandEncoder) -> Void) async throws(RedisError) -> [RESPToken] {
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
+        let started = NIODeadline.now()
+        let deadline = started + (timeout ?? configuration.commandTimeout)
+        do {
+            let tokens = try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { (continuation: StateMachine.BatchContinuation) in
+                    var initial: [RESPToken] = []
+                    initial.reserveCapacity(count)
+                    let action = state.withLock {
+                        $0.enqueue(id: id, replies: count, deadline: deadline, receiver: .batch(continuation, initial), encode: encode)
+                    }
+                    perform(action, failing: { continuation.resume(throwing: $0) })
+                    if Task.isCancelled { cancel(id) }
+                }
+            } onCancel: {
+                self.cancel(id)
+            }
+            metrics.recordCommand(name, started: started, error: nil)
+            return tokens
+        } catch {
+            let redisError = (error as? RedisError) ?? RedisError(.connectionClosed, underlying: error)
+            metrics.recordCommand(name, started: started, error: redisError.code)
+            throw redisError.naming(command: name)
+        }
+    }
+
+    private func perform(_ action: StateMachine.EnqueueAction, failing: (RedisError) -> Void) {
+        switch action {
+        case .none:
+            break
+        case .scheduleFlush(let timer):
+            channel.eventLoop.execute { self.flush() }
+            if let timer { armTimer(timer) }
+        case .armTimer(let timer):
+            armTimer(timer)
+        case .fail(let error):
+            failing(error)
+        }
+    }
+
+    private func flush() {
+        guard let bytes = state.withLock({ $0.takeOutbound() }) else { return }
+        channel.writeAndFlush(bytes, promise: nil)
+    }
+
+    private func armTimer(_ deadline: NIODeadline) {
+        channel.eventLoop.scheduleTask(deadline: deadline) { self.timerFired(deadline) }
+    }
+
+    private func timerFired(_ deadline: NIODeadline) {
+        var completions: [StateMachine.Completion] = []
+        let result = state.withLock { $0.timerFired(at: deadline, now: .now(), completions: &completions) }
+        for completion in completions { completion.resume() }
+        switch result {
+        case .rearm(let next):
+            if let next { armTimer(next) }
+        case .close(let error):
+            logger.warning("closing redis connection: a reply to an abandoned command is overdue")
+            closeNow(error)
+        }
+    }
+
+    private func cancel(_ id: UInt64) {
+        let (completion, timer) = state.withLock {
+            $0.abandon(id: id, error: RedisError(.cancelled), now: .now())
+        }
+        completion?.resume()
+        if let timer { armTimer(timer) }
+    }
+
+    // MARK: Events from the channel handler (on the event loop)
+
+    func receivedReplies(_ tokens: [RESPToken], completions: inout [StateMachine.Completion]) {
+        var result = StateMachine.ReceiveResult.delivered
+        state.withLock { machine in
+            for token in tokens {
+                result = machine.received(token, completions: &completions)
+                if result == .unexpected { break }
+            }
+        }
+        for completion in completions { completion.resume() }
+        completions.removeAll(keepingCapacity: true)
+        switch result {
+        case .delivered: break
+        case .drained: channel.close(promise: nil)
+        case .unexpected: closeNow(RedisError(.protocolError, serverMessage: "reply with no command waiting for it"))
+        }
+    }
+
+    func receivedPush(_ token: RESPToken) {
+        if let pushHandler {
+            pushHandler(token)
+        } else {
+            logger.trace("dropping push frame: no push handler")
+        }
+    }
+
+    func channelClosed(_ error: RedisError) {
+        var completions: [StateMachine.Completion] = []
+        state.withLock { $0.closed(error, completions: &completions) }
+        for completion in completions { completion.resume() }
+    }
+
+    /// Fails everything owed with `error` and closes the channel.
+    func closeNow(_ error: RedisError) {
+        channelClosed(error)
+        channel.close(promise: nil)
+    }
+
+    /// Closes the connection at once; commands still owed fail with `connectionClosed`.
+    public func close() async {
+        closeNow(RedisError(.connectionClosed, serverMessage: "closed by the client"))
+        try? await channel.closeFuture.get()
+    }
+
+    /// Stops accepting commands, waits for every owed reply, then closes.
+    public func closeGracefully() async {
+        if state.withLock({ $0.startDraining() }) { channel.close(promise: nil) }
+        try? await channel.closeFuture.get()
+    }
+}
+
+extension RedisError {
+    func naming(command name: String) -> RedisError {
+        guard command == nil else { return self }
+        var copy = self
+        copy.command = name
+        return copy
+    }
+}
+
+extension String {
+    var isIPAddress: Bool {
+        (try? SocketAddress(ipAddress: self, port: 0)) != nil
+    }
+}
