@@ -357,8 +357,13 @@ public final class RedisConnection: Sendable {
 
     /// Stops accepting commands, waits for every owed reply, then closes.
     public func closeGracefully() async {
-        if state.withLock({ $0.startDraining() }) { channel.close(promise: nil) }
+        beginGracefulClose()
         try? await channel.closeFuture.get()
+    }
+
+    /// Stops accepting commands and closes the channel once every owed reply has arrived.
+    func beginGracefulClose() {
+        if state.withLock({ $0.startDraining() }) { channel.close(promise: nil) }
     }
 }
 

@@ -1,0 +1,127 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import RESP
+public import ServiceLifecycle
+
+/// A pooled, auto-pipelining Redis client, and a swift-service-lifecycle `Service`.
+///
+/// Run it (``run()``) for its lifetime, usually in a `ServiceGroup`; commands issued before the
+/// pool has connected wait for the first connection. Every command has a deadline covering both
+/// the wait for a connection and the round trip. Any number of tasks may share one client:
+/// concurrent commands share connections and are written together.
+///
+/// ```swift
+/// let client = try RedisClient(configuration: .init(endpoint: .init(host: "127.0.0.1", port: 6379)))
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { try await client.run() }
+///     try await client.set("greeting", to: "hello", expiration: .seconds(60))
+///     let value = try await client.get("greeting")
+///     client.shutdown()
+/// }
+/// ```
+///
+/// On graceful shutdown the client stops lending connections (new commands fail with
+/// `shutdown`), lets in-flight commands finish, closes every connection, and `run()` returns.
+public final class RedisClient: RedisCommandExecutor, Service, Sendable {
+    private let pool: RedisConnectionPool
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let metrics: RedisMetrics
+
+    /// Creates a client. Nothing connects until ``run()`` starts.
+    ///
+    /// - Throws: ``RedisError`` when either configuration is incoherent.
+    public init(
+        configuration: RedisConnectionConfiguration,
+        pool: RedisPoolConfiguration = RedisPoolConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "strata.redis"),
+        metrics: RedisMetrics = RedisMetrics()
+    ) throws(RedisError) {
+        try configuration.validate()
+        try pool.validate()
+        self.pool = RedisConnectionPool(
+            connection: configuration, pool: pool, eventLoopGroup: eventLoopGroup, logger: logger, metrics: metrics
+        )
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// The connection settings new connections use.
+    public var configuration: RedisConnectionConfiguration { pool.connectionConfiguration }
+
+    /// Runs the pool until graceful shutdown, cancellation or ``shutdown()``; returns once every
+    /// connection has closed.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await pool.run()
+        } onGracefulShutdown: {
+            self.pool.shutdown()
+        }
+    }
+
+    /// Begins a graceful shutdown without a `ServiceGroup`.
+    public func shutdown() {
+        pool.shutdown()
+    }
+
+    /// Points the client at new settings (a server that moved to another port or host, rotated
+    /// credentials). New commands use new connections; old connections close once idle.
+    public func reconfigure(_ configuration: RedisConnectionConfiguration) throws(RedisError) {
+        try configuration.validate()
+        pool.updateConnectionConfiguration(configuration)
+    }
+
+    /// Sends one command on a pooled connection.
+    ///
+    /// - Parameter timeout: covers waiting for a connection and the round trip; defaults to the
+    ///   configuration's `commandTimeout`.
+    public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount?) async throws(RedisError) -> Command.Response {
+        let budget = timeout ?? pool.connectionConfiguration.commandTimeout
+        let deadline = NIODeadline.now() + budget
+        let lease = try await leaseNaming(Command.name, deadline: deadline)
+        defer { pool.release(lease) }
+        return try await lease.connection.send(command, timeout: remaining(until: deadline, budget: budget))
+    }
+
+    /// Sends several commands in one round trip on one pooled connection.
+    public func pipeline(_ commands: [any RedisCommand], timeout: TimeAmount?) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
+        let budget = timeout ?? pool.connectionConfiguration.commandTimeout
+        let deadline = NIODeadline.now() + budget
+        let lease = try await leaseNaming("PIPELINE", deadline: deadline)
+        defer { pool.release(lease) }
+        return try await lease.connection.pipeline(commands, timeout: remaining(until: deadline, budget: budget))
+    }
+
+    /// Opens a connection of its own (outside the pool) for commands that change connection
+    /// state — `SELECT`, `MULTI`, `CLIENT TRACKING`, blocking reads — and closes it afterwards.
+    public func withDedicatedConnection<Result: Sendable>(
+        _ body: (RedisConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await RedisConnection.connect(
+            configuration: pool.connectionConfiguration, eventLoop: eventLoopGroup.any(), logger: logger, metrics: metrics
+        )
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    private func leaseNaming(_ command: String, deadline: NIODeadline) async throws(RedisError) -> RedisConnectionPool.Lease {
+        do {
+            return try await pool.lease(deadline: deadline)
+        } catch {
+            throw error.naming(command: command)
+        }
+    }
+
+    private func remaining(until deadline: NIODeadline, budget: TimeAmount) -> TimeAmount {
+        max(deadline - NIODeadline.now(), .milliseconds(1))
+    }
+}

@@ -1,0 +1,261 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RESP
+import Synchronization
+
+/// Keeps connections to one server open and lends them to commands.
+///
+/// The I/O shell around ``StateMachine``: it asks the machine under one lock and performs the
+/// returned actions (connect, close, ping, resume a waiter) after releasing it. Connects and
+/// keep-alive pings run as child tasks of ``run()``; nothing here starts a stray task.
+final class RedisConnectionPool: Sendable {
+    /// A connection lent to one command; give it back with ``RedisConnectionPool/release(_:)``.
+    struct Lease: Sendable {
+        let slot: ConnectionID
+        let connection: RedisConnection
+    }
+
+    private typealias WaiterContinuation = UnsafeContinuation<Lease, any Error>
+
+    private struct Storage: ~Copyable {
+        var machine: StateMachine
+        var connections: [ConnectionID: RedisConnection] = [:]
+        var waiters: [WaiterID: WaiterContinuation] = [:]
+        /// Outcomes decided for waiters whose continuation was not registered yet.
+        var earlyOutcomes: [WaiterID: Result<Lease, RedisError>] = [:]
+        var nextWaiterID: WaiterID = 0
+        var connectionConfiguration: RedisConnectionConfiguration
+    }
+
+    private enum Work: Sendable {
+        case connect(ConnectionID, RedisConnectionConfiguration)
+        case ping(Lease)
+    }
+
+    private let storage: Mutex<Storage>
+    private let work: AsyncStream<Work>.Continuation
+    private let workStream: AsyncStream<Work>
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let metrics: RedisMetrics
+    private let pushHandler: (@Sendable (RESPToken) -> Void)?
+    let poolConfiguration: RedisPoolConfiguration
+
+    init(
+        connection: RedisConnectionConfiguration, pool: RedisPoolConfiguration, eventLoopGroup: any EventLoopGroup,
+        logger: Logger, metrics: RedisMetrics, pushHandler: (@Sendable (RESPToken) -> Void)? = nil
+    ) {
+        self.storage = Mutex(Storage(machine: StateMachine(configuration: pool), connectionConfiguration: connection))
+        (self.workStream, self.work) = AsyncStream.makeStream(of: Work.self)
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.metrics = metrics
+        self.pushHandler = pushHandler
+        self.poolConfiguration = pool
+    }
+
+    var connectionConfiguration: RedisConnectionConfiguration {
+        storage.withLock { $0.connectionConfiguration }
+    }
+
+    // MARK: Leasing
+
+    /// Lends a connection with a free in-flight slot, waiting for one until `deadline` if needed.
+    func lease(deadline: NIODeadline) async throws(RedisError) -> Lease {
+        let now = NIODeadline.now()
+        let (action, lease, waiterID, configuration) = storage.withLock {
+            storage -> (StateMachine.LeaseAction, Lease?, WaiterID, RedisConnectionConfiguration?) in
+            storage.nextWaiterID &+= 1
+            let waiterID = storage.nextWaiterID
+            let action = storage.machine.lease(waiter: waiterID, deadline: deadline, now: now)
+            switch action {
+            case .use(let id):
+                return (action, storage.connections[id].map { Lease(slot: id, connection: $0) }, waiterID, nil)
+            case .wait(connect: .some):
+                return (action, nil, waiterID, storage.connectionConfiguration)
+            default:
+                return (action, nil, waiterID, nil)
+            }
+        }
+        switch action {
+        case .use:
+            if let lease { return lease }
+            throw RedisError(.connectionClosed)
+        case .fail(let code):
+            throw RedisError(code)
+        case .wait(let connect):
+            if let connect, let configuration { work.yield(.connect(connect, configuration)) }
+            do {
+                return try await withTaskCancellationHandler {
+                    try await withUnsafeThrowingContinuation { (continuation: WaiterContinuation) in
+                        let early = storage.withLock { storage -> Result<Lease, RedisError>? in
+                            if let outcome = storage.earlyOutcomes.removeValue(forKey: waiterID) { return outcome }
+                            storage.waiters[waiterID] = continuation
+                            return nil
+                        }
+                        if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
+                        if Task.isCancelled { cancelWaiter(waiterID) }
+                    }
+                } onCancel: {
+                    self.cancelWaiter(waiterID)
+                }
+            } catch {
+                throw (error as? RedisError) ?? RedisError(.cancelled)
+            }
+        }
+    }
+
+    /// Returns the in-flight slot taken by ``lease(deadline:)``.
+    func release(_ lease: Lease) {
+        let now = NIODeadline.now()
+        let action = storage.withLock { $0.machine.release(lease.slot, now: now) }
+        if let action { perform([action]) }
+    }
+
+    private func cancelWaiter(_ id: WaiterID) {
+        let continuation = storage.withLock { storage -> WaiterContinuation? in
+            guard storage.machine.cancelWaiter(id) else { return nil }
+            guard let continuation = storage.waiters.removeValue(forKey: id) else {
+                storage.earlyOutcomes[id] = .failure(RedisError(.cancelled))
+                return nil
+            }
+            return continuation
+        }
+        continuation?.resume(throwing: RedisError(.cancelled))
+    }
+
+    // MARK: Performing actions
+
+    private func perform(_ actions: [StateMachine.Action]) {
+        guard !actions.isEmpty else { return }
+        var resumes: [(WaiterContinuation, Result<Lease, RedisError>)] = []
+        var works: [Work] = []
+        var closes: [RedisConnection] = []
+        storage.withLock { storage in
+            func settle(_ waiter: WaiterID, _ outcome: Result<Lease, RedisError>) {
+                if let continuation = storage.waiters.removeValue(forKey: waiter) {
+                    resumes.append((continuation, outcome))
+                } else {
+                    storage.earlyOutcomes[waiter] = outcome
+                }
+            }
+            for action in actions {
+                switch action {
+                case .connect(let id):
+                    works.append(.connect(id, storage.connectionConfiguration))
+                case .close(let id):
+                    if let connection = storage.connections.removeValue(forKey: id) { closes.append(connection) }
+                case .ping(let id):
+                    if let connection = storage.connections[id] { works.append(.ping(Lease(slot: id, connection: connection))) }
+                case .handOver(let waiter, let id):
+                    if let connection = storage.connections[id] {
+                        settle(waiter, .success(Lease(slot: id, connection: connection)))
+                    } else {
+                        settle(waiter, .failure(RedisError(.connectionClosed)))
+                    }
+                case .fail(let waiter, let code):
+                    settle(waiter, .failure(RedisError(code)))
+                }
+            }
+        }
+        for (continuation, outcome) in resumes { continuation.resume(with: outcome.mapError { $0 as any Error }) }
+        for connection in closes { connection.beginGracefulClose() }
+        for item in works { work.yield(item) }
+    }
+
+    // MARK: Running
+
+    /// Opens the minimum connections, then connects, pings and expires waiters until shut down.
+    /// Returns once every connection has closed.
+    func run() async {
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.maintain() }
+                for await item in workStream {
+                    group.addTask { await self.execute(item) }
+                }
+            }
+        } onCancel: {
+            self.shutdown()
+        }
+        let remaining = storage.withLock { Array($0.connections.values) }
+        for connection in remaining { try? await connection.closeFuture.get() }
+    }
+
+    /// Stops lending: fails waiters, closes idle connections, closes busy ones once they drain.
+    func shutdown() {
+        perform(storage.withLock { $0.machine.shutdown() })
+    }
+
+    /// New connections use `configuration`; existing ones close as soon as they are idle.
+    func updateConnectionConfiguration(_ configuration: RedisConnectionConfiguration) {
+        let now = NIODeadline.now()
+        perform(storage.withLock {
+            $0.connectionConfiguration = configuration
+            return $0.machine.retireAll(now: now)
+        })
+    }
+
+    private func maintain() async {
+        let interval = Duration.nanoseconds(poolConfiguration.maintenanceInterval.nanoseconds)
+        while true {
+            let now = NIODeadline.now()
+            let (actions, finished, gauges) = storage.withLock { storage in
+                let actions = storage.machine.tick(now: now)
+                let machine = storage.machine
+                return (
+                    actions, machine.isShutDown,
+                    (machine.openCount, machine.inUseCount, machine.waiters.count, machine.breaker != .closed)
+                )
+            }
+            perform(actions)
+            metrics.recordPool(open: gauges.0, inUse: gauges.1, waiters: gauges.2, breakerOpen: gauges.3)
+            if finished {
+                work.finish()
+                return
+            }
+            // Sleep is not cancelled by shutdown: the loop must outlive it to see the drain finish.
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    private func execute(_ item: Work) async {
+        switch item {
+        case .connect(let id, let configuration):
+            do throws(RedisError) {
+                let connection = try await RedisConnection.connect(
+                    configuration: configuration, eventLoop: eventLoopGroup.any(), logger: logger, metrics: metrics,
+                    pushHandler: pushHandler
+                )
+                let now = NIODeadline.now()
+                let actions = storage.withLock { storage in
+                    storage.connections[id] = connection
+                    return storage.machine.connected(id, now: now)
+                }
+                connection.closeFuture.whenComplete { _ in self.connectionClosed(id) }
+                perform(actions)
+            } catch {
+                logger.warning("redis connect failed", metadata: ["redis.error": "\(error)"])
+                let now = NIODeadline.now()
+                perform(storage.withLock { $0.machine.connectFailed(id, now: now, jitter: Double.random(in: 0...1)) })
+            }
+        case .ping(let lease):
+            do throws(RedisError) {
+                _ = try await lease.connection.send(PING(), timeout: lease.connection.configuration.commandTimeout)
+            } catch {
+                logger.info("keep-alive PING failed; closing connection", metadata: ["redis.error": "\(error)"])
+                lease.connection.closeNow(error)
+            }
+            release(lease)
+        }
+    }
+
+    private func connectionClosed(_ id: ConnectionID) {
+        let now = NIODeadline.now()
+        perform(storage.withLock { storage in
+            storage.connections[id] = nil
+            return storage.machine.connectionClosed(id, now: now).map { [$0] } ?? []
+        })
+    }
+}
