@@ -188,7 +188,7 @@ enum ChildProcess {
 
     /// The state letter of `/proc/PID/stat` (`R`, `S`, `T`, `Z`...), or nil if there is no such process.
     static func procState(_ pid: pid_t) -> Character? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = readProcFile("/proc/\(pid)/stat"),
             let close = stat.lastIndex(of: ")")
         else { return nil }
         return stat[stat.index(after: close)...].first { $0 != " " }

@@ -68,7 +68,7 @@ enum PortAllocator {
 
     /// The inodes of sockets listening on 127.0.0.1:`port` or 0.0.0.0:`port`, per `/proc/net/tcp`.
     static func listeningInodes(_ port: Int) -> [Substring] {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return [] }
+        guard let table = readProcFile("/proc/net/tcp") else { return [] }
         let suffix = ":" + String(port, radix: 16, uppercase: true).leftPadded(to: 4)
         var inodes: [Substring] = []
         for line in table.split(separator: "\n").dropFirst() {
@@ -101,6 +101,26 @@ enum PortAllocator {
             }
         }
         return false
+    }
+}
+
+/// Reads a whole `/proc` file. (Foundation's `String(contentsOfFile:)` trusts the reported size
+/// of 0 and returns only the first page; `/proc/net/tcp` easily spans hundreds of kilobytes.)
+func readProcFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count > 0 {
+            bytes += chunk[0..<count]
+        } else if count == 0 {
+            return String(decoding: bytes, as: UTF8.self)
+        } else if errno != EINTR {
+            return nil
+        }
     }
 }
 

@@ -194,16 +194,17 @@ public final class RedisServer: Sendable {
 
     /// One readiness probe.
     ///
-    /// First, `/proc/net/tcp` must show a listening socket on the port that belongs to this very
-    /// process (its inode is among `/proc/PID/fd`): otherwise a server that is about to fail with
-    /// "Address already in use" could pass the probe by way of another process's server. Then:
-    /// - plain servers: a raw TCP connection gets `+PONG` to `PING` (after `AUTH` when a password
-    ///   is set; `-NOAUTH` also counts, for ACL set-ups whose default user is off);
-    /// - TLS servers: the harness speaks no TLS itself, so it confirms with
-    ///   `redis-cli --tls --cacert <ca> PING` (one spawn, once the port listens).
+    /// - Plain servers: a raw TCP connection gets `+PONG` to `PING` (after `AUTH` when a password
+    ///   is set; `-NOAUTH` also counts, for ACL set-ups whose default user is off).
+    /// - TLS servers: the harness speaks no TLS itself; once the port listens, it confirms with
+    ///   `redis-cli --tls --cacert <ca> PING` (one spawn).
+    ///
+    /// Either way the listening socket must belong to this very process (`/proc/net/tcp`'s inode
+    /// for the port is among `/proc/PID/fd`): otherwise a server about to fail with "Address
+    /// already in use" could pass the probe through another process's server on that port.
     private func isReady(port: Int, pid: pid_t) async -> Bool {
-        guard PortAllocator.isListening(port, byProcess: pid) else { return false }
         if let tlsFiles {
+            guard PortAllocator.isListening(port, byProcess: pid) else { return false }
             var argv = ["redis-cli", "--tls", "--cacert", tlsFiles.caCertificatePath, "-h", host, "-p", String(port)]
             if let password = options.password { argv += ["-a", password, "--no-auth-warning"] }
             guard let result = try? await ChildProcess.run(argv + ["PING"], timeout: .seconds(5)) else { return false }
@@ -213,11 +214,13 @@ public final class RedisServer: Sendable {
         if let password = options.password {
             _ = try? connection.command(["AUTH", password])
         }
+        let answered: Bool
         switch try? connection.command(["PING"]) {
-        case .status("PONG"): return true
-        case .error(let message) where message.hasPrefix("NOAUTH"): return true
-        default: return false
+        case .status("PONG"): answered = true
+        case .error(let message) where message.hasPrefix("NOAUTH"): answered = true
+        default: answered = false
         }
+        return answered && PortAllocator.isListening(port, byProcess: pid)
     }
 
     private func forget(_ pid: pid_t) {
