@@ -253,7 +253,7 @@ public final class RedisServer: Sendable {
         try command(arguments)
     }
 
-    /// Runs one command given as an array; see ``command(_:)-(String...)``.
+    /// Runs one command given as an array; see the variadic form.
     public func command(_ arguments: [String]) throws -> RedisReply {
         guard tlsFiles == nil else {
             throw RedisServerError.connectionFailed(port: port, reason: "the harness speaks no TLS; use redis-cli")

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Redis Cluster")
 struct ClusterTests {
-    @Test("3 primaries + 3 replicas: complete topology, MOVED redirects, clean stop")
+    @Test("3 primaries + 3 replicas: complete topology, MOVED redirects, failover after a kill, clean stop")
     func clusterStartsComplete() async throws {
         let pids = try await RedisCluster.withCluster { cluster in
             #expect(cluster.nodes.count == 6)
@@ -35,8 +35,26 @@ struct ClusterTests {
             }
             #expect(owners == 1)
             #expect(moved == 5)
-            return cluster.nodes.map(\.pid)
+
+            // Fault injection: kill a primary; its replica takes over (about 3.5-5 s).
+            let primary = try #require(cluster.nodes.first { (try? $0.command("ROLE"))?.firstString == "master" })
+            let pids = cluster.nodes.map(\.pid)
+            await primary.kill()
+            try await cluster.waitUntilReady(timeout: .seconds(20), expectedPrimaries: 3, expectedReplicas: 2)
+            let survivors = cluster.nodes.filter(\.isRunning)
+            #expect(survivors.count == 5)
+            let primaries = survivors.filter { (try? $0.command("ROLE"))?.firstString == "master" }
+            #expect(primaries.count == 3)
+            return pids
         }
         for pid in pids { #expect(isGone(pid)) }
+    }
+}
+
+extension RedisReply {
+    /// The first element of an array reply, as text (e.g. the role name in `ROLE`).
+    fileprivate var firstString: String? {
+        guard case .array(let elements?) = self else { return nil }
+        return elements.first?.string
     }
 }
