@@ -62,6 +62,15 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "RedisServerHarnessTests",
+            dependencies: [
+                "RedisServerHarness",
+                "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "RedisTests",
             dependencies: [
                 "Redis",
