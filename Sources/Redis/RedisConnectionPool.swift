@@ -26,6 +26,14 @@ final class RedisConnectionPool: Sendable {
         var earlyOutcomes: [WaiterID: Result<Lease, RedisError>] = [:]
         var nextWaiterID: WaiterID = 0
         var connectionConfiguration: RedisConnectionConfiguration
+        /// Why the last connect failed: reported to callers failed fast while reconnecting.
+        var lastConnectError: RedisError?
+
+        func error(for code: RedisError.Code) -> RedisError {
+            guard code == .connectionFailed || code == .circuitOpen, let lastConnectError else { return RedisError(code) }
+            if code == .circuitOpen { return RedisError(.circuitOpen, underlying: lastConnectError) }
+            return lastConnectError
+        }
     }
 
     private enum Work: Sendable {
@@ -64,18 +72,20 @@ final class RedisConnectionPool: Sendable {
     /// Lends a connection with a free in-flight slot, waiting for one until `deadline` if needed.
     func lease(deadline: NIODeadline) async throws(RedisError) -> Lease {
         let now = NIODeadline.now()
-        let (action, lease, waiterID, configuration) = storage.withLock {
-            storage -> (StateMachine.LeaseAction, Lease?, WaiterID, RedisConnectionConfiguration?) in
+        let (action, lease, waiterID, configuration, failure) = storage.withLock {
+            storage -> (StateMachine.LeaseAction, Lease?, WaiterID, RedisConnectionConfiguration?, RedisError?) in
             storage.nextWaiterID &+= 1
             let waiterID = storage.nextWaiterID
             let action = storage.machine.lease(waiter: waiterID, deadline: deadline, now: now)
             switch action {
             case .use(let id):
-                return (action, storage.connections[id].map { Lease(slot: id, connection: $0) }, waiterID, nil)
+                return (action, storage.connections[id].map { Lease(slot: id, connection: $0) }, waiterID, nil, nil)
             case .wait(connect: .some):
-                return (action, nil, waiterID, storage.connectionConfiguration)
-            default:
-                return (action, nil, waiterID, nil)
+                return (action, nil, waiterID, storage.connectionConfiguration, nil)
+            case .wait(connect: .none):
+                return (action, nil, waiterID, nil, nil)
+            case .fail(let code):
+                return (action, nil, waiterID, nil, storage.error(for: code))
             }
         }
         switch action {
@@ -83,7 +93,7 @@ final class RedisConnectionPool: Sendable {
             if let lease { return lease }
             throw RedisError(.connectionClosed)
         case .fail(let code):
-            throw RedisError(code)
+            throw failure ?? RedisError(code)
         case .wait(let connect):
             if let connect, let configuration { work.yield(.connect(connect, configuration)) }
             do {
@@ -155,7 +165,7 @@ final class RedisConnectionPool: Sendable {
                         settle(waiter, .failure(RedisError(.connectionClosed)))
                     }
                 case .fail(let waiter, let code):
-                    settle(waiter, .failure(RedisError(code)))
+                    settle(waiter, .failure(storage.error(for: code)))
                 }
             }
         }
@@ -230,6 +240,7 @@ final class RedisConnectionPool: Sendable {
                 )
                 let now = NIODeadline.now()
                 let actions = storage.withLock { storage in
+                    storage.lastConnectError = nil
                     storage.connections[id] = connection
                     return storage.machine.connected(id, now: now)
                 }
@@ -238,7 +249,10 @@ final class RedisConnectionPool: Sendable {
             } catch {
                 logger.warning("redis connect failed", metadata: ["redis.error": "\(error)"])
                 let now = NIODeadline.now()
-                perform(storage.withLock { $0.machine.connectFailed(id, now: now, jitter: Double.random(in: 0...1)) })
+                perform(storage.withLock {
+                    $0.lastConnectError = error
+                    return $0.machine.connectFailed(id, now: now, jitter: Double.random(in: 0...1))
+                })
             }
         case .ping(let lease):
             do throws(RedisError) {

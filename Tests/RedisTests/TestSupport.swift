@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import Redis
 import RedisServerHarness
+import Synchronization
 import Testing
 
 /// Connection settings for a harness server.
@@ -45,6 +46,11 @@ func sharedServer() async throws -> RedisServer {
     try await RedisServer.shared(named: "redis-tests")
 }
 
+/// A server for tests that block it (`DEBUG SLEEP`), kept apart so they do not slow others.
+func blockingServer() async throws -> RedisServer {
+    try await RedisServer.shared(named: "redis-tests-blocking")
+}
+
 /// A key prefix unique to one test.
 func uniquePrefix(_ name: String = #function) -> String {
     "test:\(name.prefix { $0 != "(" }):\(UInt32.random(in: 0...UInt32.max)):"
@@ -64,4 +70,15 @@ func eventually(
 
 extension ByteBuffer {
     var text: String { String(buffer: self) }
+}
+
+/// A value shared between test tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value {
+        get { mutex.withLock { $0 } }
+        set { mutex.withLock { $0 = newValue } }
+    }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
