@@ -105,7 +105,12 @@ struct RESPScanner: ~Copyable {
             guard length <= limits.maxBulkLength else { throw error(.bulkLengthLimitExceeded, at: start) }
             if type == RESPTypeByte.verbatimString, length < 4 { throw error(.invalidVerbatim, at: start) }
             let payloadStart = position
-            guard bytes.count - payloadStart >= length + 2 else { return needMore(payloadStart + length + 2) }
+            // `length` can be close to Int.max when a caller lifts `maxBulkLength`: compare and
+            // add without overflowing (needing more than Int.max bytes saturates).
+            guard bytes.count - payloadStart - 2 >= length else {
+                let (needed, overflow) = (payloadStart + 2).addingReportingOverflow(length)
+                return needMore(overflow ? .max : needed)
+            }
             if type == RESPTypeByte.verbatimString, bytes[payloadStart + 3] != UInt8(ascii: ":") {
                 throw error(.invalidVerbatim, at: payloadStart)
             }
