@@ -51,11 +51,15 @@ public indirect enum RESPValue: Hashable, Sendable {
 
     /// Copies a token into an owned tree.
     public init(_ token: RESPToken) {
-        let plain = RESPValue(typed: token.value)
-        if let attributes = token.attributes {
-            self = .attributed(attributes: attributes.map { Pair(RESPValue($0.key), RESPValue($0.value)) }, plain)
+        if let attributes = token.attributes, let annotated = token.annotatedValue {
+            // Recurse on the annotated token, not on `token.value`: the latter skips every
+            // attribute map, which would drop the maps of an attribute that follows an attribute.
+            self = .attributed(
+                attributes: attributes.map { Pair(RESPValue($0.key), RESPValue($0.value)) },
+                RESPValue(annotated)
+            )
         } else {
-            self = plain
+            self = RESPValue(typed: token.value)
         }
     }
 
