@@ -106,4 +106,25 @@ struct IncrementalDecodingTests {
         buffer.writeString("$5\r\nWORLD\r\n")
         #expect(RESPValue(token) == .bulkString("hello"))
     }
+
+    @Test(
+        "an unterminated line fails on the byte that breaks a limit, whether fed whole or in pieces",
+        arguments: [
+            (RESPLimits(maxLineLength: 8), "+123456789", RESPParseError.Code.lineLengthLimitExceeded),
+            (RESPLimits(maxReplyBytes: 16), "+" + String(repeating: "a", count: 14), .replyBytesLimitExceeded),
+        ]
+    )
+    func unterminatedLineFailsOnTheBreakingByte(_ limits: RESPLimits, _ text: String, _ code: RESPParseError.Code) throws {
+        let bytes = wire(text)
+        #expect(decodeError(bytes, limits: limits)?.code == code)
+        #expect(decodeError(Array(bytes.dropLast()), limits: limits) == nil)
+
+        // The decoder skips rescanning until the buffer holds as many bytes as the last scan
+        // needed; with no CR yet that must be one more byte, not a CR and LF.
+        var decoder = RESPTokenDecoder(limits: limits)
+        var buffer = ByteBuffer(bytes: Array(bytes.dropLast()))
+        #expect(try decoder.decode(from: &buffer) == nil)
+        buffer.writeBytes(bytes.suffix(1))
+        #expect(throws: RESPParseError.self) { try decoder.decode(from: &buffer) }
+    }
 }
