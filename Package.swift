@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RESPTests",
-            dependencies: ["RESP"],
+            dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

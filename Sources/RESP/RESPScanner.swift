@@ -34,15 +34,19 @@ struct RESPScanner: ~Copyable {
     enum Outcome: Equatable {
         /// One complete value occupies `bytes[0..<end]`.
         case complete(end: Int)
-        /// The value is not complete; nothing can change until at least `needAtLeast` bytes exist.
+        /// The value is not complete; nothing can change (no completion, no error) until at
+        /// least `needAtLeast` bytes exist.
         case incomplete(needAtLeast: Int)
     }
 
     private let bytes: UnsafeRawBufferPointer
     private let limits: RESPLimits
     private var position = 0
-    /// Set when the scan ran out of bytes; the lower bound of bytes needed to make progress.
+    /// Set when the scan ran out of bytes; the lower bound of bytes the reply occupies.
     private var needAtLeast = 0
+    /// Set with `needAtLeast`; how many bytes must exist before a rescan can end differently.
+    /// Smaller than `needAtLeast` when the next byte alone can decide (see `readLine`).
+    private var rescanAt = 0
 
     init(bytes: UnsafeRawBufferPointer, limits: RESPLimits) {
         self.bytes = bytes
@@ -56,7 +60,7 @@ struct RESPScanner: ~Copyable {
             return .complete(end: position)
         }
         if needAtLeast > limits.maxReplyBytes { throw error(.replyBytesLimitExceeded, at: 0) }
-        return .incomplete(needAtLeast: needAtLeast)
+        return .incomplete(needAtLeast: rescanAt)
     }
 
     private func error(_ code: RESPParseError.Code, at offset: Int) -> RESPParseError {
@@ -65,6 +69,7 @@ struct RESPScanner: ~Copyable {
 
     private mutating func needMore(_ count: Int) -> Bool {
         needAtLeast = count
+        rescanAt = count
         return false
     }
 
@@ -105,7 +110,12 @@ struct RESPScanner: ~Copyable {
             guard length <= limits.maxBulkLength else { throw error(.bulkLengthLimitExceeded, at: start) }
             if type == RESPTypeByte.verbatimString, length < 4 { throw error(.invalidVerbatim, at: start) }
             let payloadStart = position
-            guard bytes.count - payloadStart >= length + 2 else { return needMore(payloadStart + length + 2) }
+            // `length` can be close to Int.max when a caller lifts `maxBulkLength`: compare and
+            // add without overflowing (needing more than Int.max bytes saturates).
+            guard bytes.count - payloadStart - 2 >= length else {
+                let (needed, overflow) = (payloadStart + 2).addingReportingOverflow(length)
+                return needMore(overflow ? .max : needed)
+            }
             if type == RESPTypeByte.verbatimString, bytes[payloadStart + 3] != UInt8(ascii: ":") {
                 throw error(.invalidVerbatim, at: payloadStart)
             }
@@ -145,6 +155,11 @@ struct RESPScanner: ~Copyable {
         if index - start > limits.maxLineLength { throw error(.lineLengthLimitExceeded, at: start) }
         guard index + 1 < end else {
             needAtLeast = index + 2
+            // With no CR yet, the very next byte can already decide: a non-CR byte may push the
+            // line past `maxLineLength`, or the reply's size past `maxReplyBytes`. Waiting for
+            // the CR and LF would make the decoder return nil where a scan of the same bytes
+            // throws.
+            rescanAt = index == end ? index + 1 : index + 2
             return nil
         }
         guard bytes[index + 1] == lf else { throw error(.missingCRLF, at: index) }

@@ -30,15 +30,22 @@ public struct RESPToken: Hashable, Sendable {
         return Map(count: count, elements: cursor.remaining)
     }
 
+    /// For an attribute token, the value the attribute map annotates. That value may carry
+    /// attributes of its own (an attribute followed by another attribute).
+    var annotatedValue: RESPToken? {
+        guard typeByte == RESPTypeByte.attribute else { return nil }
+        var cursor = Cursor(bytes)
+        guard let (count, _) = cursor.header() else { return nil }
+        for _ in 0..<(count * 2) { _ = cursor.next() }
+        return cursor.next()
+    }
+
     /// The decoded value. Attributes, if any, are skipped: see ``attributes``.
     public var value: RESPTypedValue {
-        var cursor = Cursor(bytes)
         if typeByte == RESPTypeByte.attribute {
-            guard let (count, _) = cursor.header() else { return .null }
-            for _ in 0..<(count * 2) { _ = cursor.next() }
-            guard let inner = cursor.next() else { return .null }
-            return inner.value
+            return annotatedValue?.value ?? .null
         }
+        var cursor = Cursor(bytes)
         guard let (length, type) = cursor.header() else { return .null }
         switch type {
         case RESPTypeByte.simpleString: return .simpleString(cursor.line)

@@ -23,7 +23,8 @@ public indirect enum RESPValue: Hashable, Sendable {
     case bigNumber(String)
     /// `!...`
     case bulkError(ByteBuffer)
-    /// `=fmt:...`
+    /// `=fmt:...`. The format must be exactly three UTF-8 bytes (such as `txt` or `mkd`) for
+    /// ``encode(into:)`` to write a valid reply.
     case verbatimString(format: String, String)
     /// `*...`
     case array([RESPValue])
@@ -51,11 +52,15 @@ public indirect enum RESPValue: Hashable, Sendable {
 
     /// Copies a token into an owned tree.
     public init(_ token: RESPToken) {
-        let plain = RESPValue(typed: token.value)
-        if let attributes = token.attributes {
-            self = .attributed(attributes: attributes.map { Pair(RESPValue($0.key), RESPValue($0.value)) }, plain)
+        if let attributes = token.attributes, let annotated = token.annotatedValue {
+            // Recurse on the annotated token, not on `token.value`: the latter skips every
+            // attribute map, which would drop the maps of an attribute that follows an attribute.
+            self = .attributed(
+                attributes: attributes.map { Pair(RESPValue($0.key), RESPValue($0.value)) },
+                RESPValue(annotated)
+            )
         } else {
-            self = plain
+            self = RESPValue(typed: token.value)
         }
     }
 
@@ -70,12 +75,22 @@ public indirect enum RESPValue: Hashable, Sendable {
         case .double(let d): self = .double(d)
         case .bigNumber(let b): self = .bigNumber(String(buffer: b))
         case .bulkError(let b): self = .bulkError(b)
-        case .verbatimString(let format, let b): self = .verbatimString(format: String(buffer: format), String(buffer: b))
+        case .verbatimString(let format, let b): self = .verbatimString(format: Self.verbatimFormat(format), String(buffer: b))
         case .array(let a): self = .array(a.map(RESPValue.init))
         case .set(let a): self = .set(a.map(RESPValue.init))
         case .push(let a): self = .push(a.map(RESPValue.init))
         case .map(let m): self = .map(m.map { Pair(RESPValue($0.key), RESPValue($0.value)) })
         }
+    }
+
+    /// The three format bytes of a verbatim string as a String that is still three UTF-8 bytes.
+    /// Invalid UTF-8 would otherwise become U+FFFD (three bytes per bad byte), and re-encoding
+    /// that value would write a format longer than three bytes, which no decoder accepts; so
+    /// each non-ASCII byte of an invalid format becomes `?` instead.
+    private static func verbatimFormat(_ format: ByteBuffer) -> String {
+        let bytes = format.readableBytesView
+        if let valid = String(validating: bytes, as: UTF8.self) { return valid }
+        return String(decoding: bytes.map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
     }
 
     /// A bulk string holding a String's UTF-8 bytes.
