@@ -193,7 +193,10 @@ public final class RedisConnection: Sendable {
     ///   `connectionClosed` if the connection broke first.
     public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount? = nil) async throws(RedisError) -> Command.Response {
         let token = try await sendToken(name: Command.name, timeout: timeout) { command.encode(into: &$0) }
-        if token.isError, let error = token.serverError(command: Command.name) { throw error }
+        if token.isError, let error = token.serverError(command: Command.name) {
+            metrics.recordError(Command.name, code: error.code)
+            throw error
+        }
         return try command.decode(token)
     }
 
@@ -207,7 +210,10 @@ public final class RedisConnection: Sendable {
             for command in commands { command.encode(into: &encoder) }
         }
         return zip(commands, tokens).map { command, token in
-            if token.isError, let error = token.serverError(command: type(of: command).name) { return .failure(error) }
+            if token.isError, let error = token.serverError(command: type(of: command).name) {
+                metrics.recordError(type(of: command).name, code: error.code)
+                return .failure(error)
+            }
             return .success(token)
         }
     }

@@ -1,3 +1,4 @@
+public import CoreMetrics
 import Metrics
 import NIOCore
 import Synchronization
@@ -18,16 +19,21 @@ public struct RedisMetrics: Sendable {
     public let prefix: String
     private let instruments: Instruments
 
-    /// Creates the instruments under `prefix`.
-    public init(prefix: String = "redis") {
+    /// Creates the instruments under `prefix`, from `factory` (the bootstrapped global one by
+    /// default; pass another to keep several clients' metrics apart, or in tests).
+    public init(prefix: String = "redis", factory: any MetricsFactory = MetricsSystem.factory) {
         self.prefix = prefix
-        self.instruments = Instruments(prefix: prefix)
+        self.instruments = Instruments(prefix: prefix, factory: factory)
     }
 
     func recordCommand(_ name: String, started: NIODeadline, error: RedisError.Code?) {
         let elapsed = NIODeadline.now() - started
         instruments.timer(for: name).recordNanoseconds(elapsed.nanoseconds)
         if let error { instruments.errorCounter(command: name, code: error).increment() }
+    }
+
+    func recordError(_ name: String, code: RedisError.Code) {
+        instruments.errorCounter(command: name, code: code).increment()
     }
 
     func connectFailed() { instruments.connectFailures.increment() }
@@ -41,6 +47,7 @@ public struct RedisMetrics: Sendable {
 
     private final class Instruments: Sendable {
         let prefix: String
+        let factory: any MetricsFactory
         let connectFailures: Counter
         let poolOpen: Gauge
         let poolInUse: Gauge
@@ -49,18 +56,19 @@ public struct RedisMetrics: Sendable {
         private let timers = Mutex<[String: Metrics.Timer]>([:])
         private let errors = Mutex<[String: Counter]>([:])
 
-        init(prefix: String) {
+        init(prefix: String, factory: any MetricsFactory) {
             self.prefix = prefix
-            connectFailures = Counter(label: "\(prefix).connect.failures")
-            poolOpen = Gauge(label: "\(prefix).pool.connections.open")
-            poolInUse = Gauge(label: "\(prefix).pool.connections.in_use")
-            poolWaiters = Gauge(label: "\(prefix).pool.waiters")
-            breakerOpen = Gauge(label: "\(prefix).pool.breaker.open")
+            self.factory = factory
+            connectFailures = Counter(label: "\(prefix).connect.failures", factory: factory)
+            poolOpen = Gauge(label: "\(prefix).pool.connections.open", factory: factory)
+            poolInUse = Gauge(label: "\(prefix).pool.connections.in_use", factory: factory)
+            poolWaiters = Gauge(label: "\(prefix).pool.waiters", factory: factory)
+            breakerOpen = Gauge(label: "\(prefix).pool.breaker.open", factory: factory)
         }
 
         func timer(for command: String) -> Metrics.Timer {
             if let timer = timers.withLock({ $0[command] }) { return timer }
-            let timer = Metrics.Timer(label: "\(prefix).command.duration", dimensions: [("command", command)])
+            let timer = Metrics.Timer(label: "\(prefix).command.duration", dimensions: [("command", command)], factory: factory)
             timers.withLock { $0[command] = timer }
             return timer
         }
@@ -69,7 +77,8 @@ public struct RedisMetrics: Sendable {
             let key = "\(command) \(code)"
             if let counter = errors.withLock({ $0[key] }) { return counter }
             let counter = Counter(
-                label: "\(prefix).command.errors", dimensions: [("command", command), ("code", code.description)]
+                label: "\(prefix).command.errors", dimensions: [("command", command), ("code", code.description)],
+                factory: factory
             )
             errors.withLock { $0[key] = counter }
             return counter
