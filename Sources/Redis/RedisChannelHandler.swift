@@ -22,9 +22,16 @@ final class RedisChannelHandler: ChannelInboundHandler {
         completions.reserveCapacity(64)
     }
 
-    /// Called on the event loop before the first command is written.
+    private var isInactive = false
+
+    /// Called on the event loop before the first command is written. A channel that already
+    /// closed (a TLS handshake refused, say) closes the connection at once.
     func attach(_ connection: RedisConnection) {
-        self.connection = connection
+        if isInactive {
+            connection.channelClosed(closeError ?? RedisError(.connectionClosed))
+        } else {
+            self.connection = connection
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -78,6 +85,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        isInactive = true
         connection?.channelClosed(closeError ?? RedisError(.connectionClosed))
         connection = nil
         context.fireChannelInactive()

@@ -119,14 +119,25 @@ public final class RedisConnection: Sendable {
         } catch {
             channel.close(promise: nil)
             metrics.connectFailed()
-            if let error = error as? RedisError {
-                if error.code == .timeout { throw RedisError(.connectionFailed, underlying: error) }
-                throw error
-            }
-            throw RedisError(.connectionFailed, underlying: error)
+            throw Self.connectError(error)
         }
         logger.debug("redis connection ready", metadata: ["redis.protocol": "\(connection.protocolVersion.rawValue)"])
         return connection
+    }
+
+    /// What a failed connect reports: auth and TLS failures by name, anything else as
+    /// `connectionFailed` with the cause attached.
+    private static func connectError(_ error: any Error) -> RedisError {
+        guard let redisError = error as? RedisError else {
+            return RedisError(error is NIOSSLError ? .tls : .connectionFailed, underlying: error)
+        }
+        switch redisError.code {
+        case .authenticationFailed, .connectionFailed, .tls:
+            return redisError
+        default:
+            let cause = redisError.underlying ?? redisError
+            return RedisError(cause is NIOSSLError ? .tls : .connectionFailed, underlying: cause)
+        }
     }
 
     private func handshake() async throws(RedisError) {
