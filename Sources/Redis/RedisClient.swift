@@ -25,11 +25,15 @@ public import ServiceLifecycle
 /// `shutdown`), lets in-flight commands finish, closes every connection, and `run()` returns.
 public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     private let pool: RedisConnectionPool
-    private let eventLoopGroup: any EventLoopGroup
+    private let eventLoop: any EventLoop
     private let logger: Logger
     private let metrics: RedisMetrics
 
     /// Creates a client. Nothing connects until ``run()`` starts.
+    ///
+    /// All of the client's connections live on one event loop taken from `eventLoopGroup`: Redis
+    /// executes commands one at a time, and pipelining keeps a single loop far from saturated, so
+    /// one loop costs no throughput and lets ``taskExecutor`` remove thread handoffs.
     ///
     /// - Throws: ``RedisError`` when either configuration is incoherent.
     public init(
@@ -41,13 +45,18 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     ) throws(RedisError) {
         try configuration.validate()
         try pool.validate()
+        let eventLoop = eventLoopGroup.next()
         self.pool = RedisConnectionPool(
-            connection: configuration, pool: pool, eventLoopGroup: eventLoopGroup, logger: logger, metrics: metrics
+            connection: configuration, pool: pool, eventLoopGroup: eventLoop, logger: logger, metrics: metrics
         )
-        self.eventLoopGroup = eventLoopGroup
+        self.eventLoop = eventLoop
+        self.taskExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.logger = logger
         self.metrics = metrics
     }
+
+    /// Runs tasks on the event loop of the client's connections; see ``EventLoopTaskExecutor``.
+    public let taskExecutor: EventLoopTaskExecutor
 
     /// The connection settings new connections use.
     public var configuration: RedisConnectionConfiguration { pool.connectionConfiguration }
@@ -101,7 +110,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         _ body: (RedisConnection) async throws -> Result
     ) async throws -> Result {
         let connection = try await RedisConnection.connect(
-            configuration: pool.connectionConfiguration, eventLoop: eventLoopGroup.any(), logger: logger, metrics: metrics
+            configuration: pool.connectionConfiguration, eventLoop: eventLoop, logger: logger, metrics: metrics
         )
         do {
             let result = try await body(connection)

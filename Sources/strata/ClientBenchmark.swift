@@ -53,7 +53,7 @@ struct ClientBenchmark {
             lines.append("")
             lines.append("ratios (strata / redis-benchmark):")
             for (name, value) in ratios.sorted(by: { $0.key < $1.key }) {
-                lines.append("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + format(value, width: 6, decimals: 2))
+                lines.append("  " + name.padding(toLength: 27, withPad: " ", startingAt: 0) + format(value, width: 6, decimals: 2))
             }
             return lines.joined(separator: "\n")
         }
@@ -69,6 +69,10 @@ struct ClientBenchmark {
         var tasks: Int
         var depth: Int
         var requests: Int
+        /// Run the tasks on the client's event loop (`withTaskExecutorPreference`).
+        var onEventLoop = false
+        /// Also run redis-benchmark for this scenario.
+        var hasReference = true
     }
 
     func run() async throws -> Report {
@@ -76,6 +80,10 @@ struct ClientBenchmark {
             Scenario(name: "c\(clients)", tasks: clients, depth: 1, requests: requests),
             Scenario(name: "c\(clients) P\(pipelineDepth)", tasks: clients, depth: pipelineDepth, requests: requests * 4),
             Scenario(name: "c1", tasks: 1, depth: 1, requests: max(requests / 8, 1000)),
+            Scenario(
+                name: "c1 event-loop", tasks: 1, depth: 1, requests: max(requests / 8, 1000), onEventLoop: true,
+                hasReference: false
+            ),
         ]
         let client = try RedisClient(
             configuration: RedisConnectionConfiguration(endpoint: endpoint, commandTimeout: .seconds(30))
@@ -103,7 +111,7 @@ struct ClientBenchmark {
                 for command in ["GET", "SET"] {
                     progress("running \(scenario.name) \(command) ...")
                     rows.append(try await measureStrata(client, scenario, command: command))
-                    rows.append(try measureRedisBenchmark(scenario, command: command))
+                    if scenario.hasReference { rows.append(try measureRedisBenchmark(scenario, command: command)) }
                 }
             }
     }
@@ -126,6 +134,9 @@ struct ClientBenchmark {
         }
         if let (ours, theirs) = pair("c1", "GET") {
             ratios["latency_p50_c1"] = ours.p50Microseconds / theirs.p50Microseconds
+            if let pinned = rows.first(where: { $0.scenario == "c1 event-loop" && $0.command == "GET" }) {
+                ratios["latency_p50_c1_event_loop"] = pinned.p50Microseconds / theirs.p50Microseconds
+            }
         }
         return ratios
     }
@@ -135,11 +146,12 @@ struct ClientBenchmark {
     private func measureStrata(_ client: RedisClient, _ scenario: Scenario, command: String) async throws -> Row {
         let perTask = max(1, scenario.requests / scenario.tasks / scenario.depth)
         let depth = scenario.depth
+        let executor: (any TaskExecutor)? = scenario.onEventLoop ? client.taskExecutor : nil
         let cpuBefore = CPUTime.ofThisProcess()
         let started = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
             for task in 0..<scenario.tasks {
-                group.addTask {
+                group.addTask(executorPreference: executor) {
                     var samples: [UInt64] = []
                     samples.reserveCapacity(perTask)
                     let key = "key:" + String(format: "%012d", task)
