@@ -192,3 +192,50 @@ func getCommand(_ id: UInt64) -> String {
     let key = "key\(id)"
     return "*2\r\n$3\r\nGET\r\n$\(key.utf8.count)\r\n\(key)\r\n"
 }
+
+// MARK: Pool machine
+
+/// A pool machine with small, round numbers; tests override what they exercise.
+func makePool(
+    minimum: Int = 0, maximum: Int = 4, inFlight: Int = 2,
+    idleTimeout: TimeAmount = .seconds(60), keepAlive: TimeAmount? = nil,
+    initialBackoff: TimeAmount = .milliseconds(100), maximumBackoff: TimeAmount = .seconds(1),
+    breakerThreshold: Int = 3, breakerOpen: TimeAmount = .seconds(5)
+) -> PoolMachine {
+    PoolMachine(
+        configuration: RedisPoolConfiguration(
+            minimumConnections: minimum, maximumConnections: maximum, maximumInFlightPerConnection: inFlight,
+            idleTimeout: idleTimeout, keepAliveInterval: keepAlive, initialBackoff: initialBackoff,
+            maximumBackoff: maximumBackoff, breakerFailureThreshold: breakerThreshold,
+            breakerOpenDuration: breakerOpen
+        )
+    )
+}
+
+extension RedisConnectionPool.StateMachine {
+    /// Start-up as the pool's maintenance loop does it: one connect at a time, up to the minimum,
+    /// every attempt succeeding at `now`. Returns the connections that came up.
+    mutating func startUp(at now: NIODeadline) -> [Int] {
+        var ready: [Int] = []
+        while true {
+            let actions = tick(now: now)
+            guard actions.count == 1, case .connect(let id) = actions[0] else {
+                #expect(actions == [])
+                return ready
+            }
+            #expect(connected(id, now: now) == [])
+            ready.append(id)
+        }
+    }
+}
+
+/// Whether `actual` holds exactly `expected`, in any order (actions decided by walking a
+/// dictionary of connections come out in no particular order).
+func sameActions(_ actual: [PoolMachine.Action], _ expected: [PoolMachine.Action]) -> Bool {
+    var remaining = actual
+    for action in expected {
+        guard let index = remaining.firstIndex(of: action) else { return false }
+        remaining.remove(at: index)
+    }
+    return remaining.isEmpty
+}
