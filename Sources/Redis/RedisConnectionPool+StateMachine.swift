@@ -143,10 +143,10 @@ extension RedisConnectionPool {
             _ = removeSlot(id)
             consecutiveFailures += 1
             let exponent = min(consecutiveFailures - 1, 30)
-            let base = min(
-                configuration.maximumBackoff.nanoseconds,
-                configuration.initialBackoff.nanoseconds.multipliedReportingOverflow(by: 1 << exponent).partialValue
-            )
+            let grown = configuration.initialBackoff.nanoseconds.multipliedReportingOverflow(by: 1 << exponent)
+            let base = grown.overflow
+                ? configuration.maximumBackoff.nanoseconds
+                : min(configuration.maximumBackoff.nanoseconds, grown.partialValue)
             let delay = Int64(Double(base) * (0.5 + 0.5 * min(max(jitter, 0), 1)))
             backoffUntil = now + .nanoseconds(max(delay, 0))
             if case .halfOpen = breaker {

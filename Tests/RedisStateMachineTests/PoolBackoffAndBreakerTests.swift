@@ -59,6 +59,21 @@ struct PoolBackoffAndBreakerTests {
         #expect(pool.tick(now: ms(delayMilliseconds)) == [.connect(1)])
     }
 
+    @Test func backoffStaysAtTheMaximumAfterManyFailuresWithLongBackoffs() throws {
+        // initialBackoff << 30 no longer fits in Int64 nanoseconds once it reaches ~8.6s.
+        var pool = makePool(
+            minimum: 1, initialBackoff: .seconds(10), maximumBackoff: .seconds(60), breakerThreshold: 1_000
+        )
+        var now = ms(0)
+        for attempt in 0..<40 {
+            let delay: Int64 = min(60_000, 10_000 << min(attempt, 20))
+            try #require(pool.tick(now: now) == [.connect(attempt)])
+            try #require(pool.connectFailed(attempt, now: now, jitter: 1) == [])
+            try #require(pool.tick(now: now + .milliseconds(delay - 1)) == [], "attempt \(attempt) backed off too little")
+            now = now + .milliseconds(delay)
+        }
+    }
+
     @Test func successfulConnectResetsTheBackoff() {
         var pool = makePool(minimum: 1, initialBackoff: .milliseconds(100))
         #expect(pool.tick(now: ms(0)) == [.connect(0)])
