@@ -86,6 +86,40 @@ struct PoolMaintenanceTests {
         #expect(pool.tick(now: ms(75_000)) == [.ping(0)])
     }
 
+    @Test func keepAlivePingsDoNotKeepASurplusConnectionOpen() {
+        var pool = twoConnectionsAboveAMinimumOfOne(keepAlive: .seconds(30), lastUse: (ms(0), ms(0)))
+
+        #expect(pool.tick(now: ms(30_000)) == [.ping(0), .ping(1)])
+        #expect(pool.release(0, now: ms(30_000)) == nil)
+        #expect(pool.release(1, now: ms(30_000)) == nil)
+        // Unused by callers for 60s: the surplus connection closes; the minimum one is checked.
+        #expect(pool.tick(now: ms(60_000)) == [.close(0), .ping(1)])
+        #expect(pool.openCount == 1)
+        #expect(pool.release(1, now: ms(60_000)) == nil)
+        #expect(pool.tick(now: ms(89_999)) == [])
+        #expect(pool.tick(now: ms(90_000)) == [.ping(1)])
+    }
+
+    @Test func idleClockFollowsCallersNotPings() {
+        var pool = makePool(minimum: 0, maximum: 1, inFlight: 2, idleTimeout: .seconds(60), keepAlive: .seconds(30))
+        #expect(pool.lease(waiter: 1, deadline: later, now: ms(0)) == .wait(connect: 0))
+        #expect(pool.connected(0, now: ms(0)) == [.handOver(1, 0)])
+        #expect(pool.release(0, now: ms(0)) == nil)
+
+        #expect(pool.tick(now: ms(30_000)) == [.ping(0)])
+        // A caller shares the connection while the PING is out.
+        #expect(pool.lease(waiter: 2, deadline: later, now: ms(40_000)) == .use(0))
+        #expect(pool.release(0, now: ms(40_000)) == nil)  // the PING's reply
+        #expect(pool.release(0, now: ms(50_000)) == nil)  // the caller
+        #expect(pool.tick(now: ms(79_999)) == [])
+        #expect(pool.tick(now: ms(80_000)) == [.ping(0)])
+        #expect(pool.release(0, now: ms(80_000)) == nil)
+        // Idle since the caller left at 50s, whatever the PINGs did.
+        #expect(pool.tick(now: ms(109_999)) == [])
+        #expect(pool.tick(now: ms(110_000)) == [.close(0)])
+        #expect(pool.openCount == 0)
+    }
+
     @Test func waiterIsHandedTheSlotOfAFinishedPing() {
         var pool = makePool(minimum: 1, maximum: 1, inFlight: 1, keepAlive: .seconds(30))
         #expect(pool.startUp(at: ms(0)) == [0])
