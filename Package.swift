@@ -71,6 +71,15 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "RedisStateMachineTests",
+            dependencies: [
+                "Redis",
+                "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "RedisTests",
             dependencies: [
                 "Redis",

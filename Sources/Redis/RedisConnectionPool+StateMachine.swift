@@ -54,6 +54,11 @@ extension RedisConnectionPool {
         private var readyOrder: [ConnectionID] = []
         private var roundRobin = 0
         private var retiring: Set<ConnectionID> = []
+        /// When each connection was last sent a keep-alive PING. A PING is not use: it neither
+        /// restarts the idle clock (`lastActive`) nor does its release, so idle close still happens.
+        private var lastPing: [ConnectionID: NIODeadline] = [:]
+        /// Connections whose in-flight slot is held by a keep-alive PING.
+        private var pinging: Set<ConnectionID> = []
         private(set) var waiters = CircularBuffer<Waiter>()
         private var nextConnectionID = 0
         private(set) var consecutiveFailures = 0
@@ -97,12 +102,13 @@ extension RedisConnectionPool {
 
         /// Returns an in-flight slot. Hands it to the oldest waiter if one is queued.
         mutating func release(_ id: ConnectionID, now: NIODeadline) -> Action? {
-            guard case .ready(let inFlight, _) = slots[id] else { return nil }
+            guard case .ready(let inFlight, let lastActive) = slots[id] else { return nil }
+            let pingReturned = pinging.remove(id) != nil && inFlight == 1
             if !retiring.contains(id), let waiter = waiters.popFirst() {
                 slots[id] = .ready(inFlight: inFlight, lastActive: now)
                 return .handOver(waiter.id, id)
             }
-            slots[id] = .ready(inFlight: inFlight - 1, lastActive: now)
+            slots[id] = .ready(inFlight: inFlight - 1, lastActive: pingReturned ? lastActive : now)
             if inFlight - 1 == 0, isShuttingDown || retiring.contains(id) {
                 return .close(removeSlot(id))
             }
@@ -143,10 +149,10 @@ extension RedisConnectionPool {
             _ = removeSlot(id)
             consecutiveFailures += 1
             let exponent = min(consecutiveFailures - 1, 30)
-            let base = min(
-                configuration.maximumBackoff.nanoseconds,
-                configuration.initialBackoff.nanoseconds.multipliedReportingOverflow(by: 1 << exponent).partialValue
-            )
+            let grown = configuration.initialBackoff.nanoseconds.multipliedReportingOverflow(by: 1 << exponent)
+            let base = grown.overflow
+                ? configuration.maximumBackoff.nanoseconds
+                : min(configuration.maximumBackoff.nanoseconds, grown.partialValue)
             let delay = Int64(Double(base) * (0.5 + 0.5 * min(max(jitter, 0), 1)))
             backoffUntil = now + .nanoseconds(max(delay, 0))
             if case .halfOpen = breaker {
@@ -210,8 +216,12 @@ extension RedisConnectionPool {
                 if openReady > configuration.minimumConnections, lastActive + configuration.idleTimeout <= now {
                     actions.append(.close(removeSlot(id)))
                     openReady -= 1
-                } else if let keepAlive = configuration.keepAliveInterval, lastActive + keepAlive <= now {
-                    slots[id] = .ready(inFlight: 1, lastActive: now)
+                } else if let keepAlive = configuration.keepAliveInterval,
+                    max(lastActive, lastPing[id] ?? lastActive) + keepAlive <= now
+                {
+                    slots[id] = .ready(inFlight: 1, lastActive: lastActive)
+                    lastPing[id] = now
+                    pinging.insert(id)
                     actions.append(.ping(id))
                 }
             }
@@ -268,6 +278,8 @@ extension RedisConnectionPool {
         private mutating func removeSlot(_ id: ConnectionID) -> ConnectionID {
             slots[id] = nil
             retiring.remove(id)
+            lastPing[id] = nil
+            pinging.remove(id)
             if let index = readyOrder.firstIndex(of: id) { readyOrder.remove(at: index) }
             return id
         }
