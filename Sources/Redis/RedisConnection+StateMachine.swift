@@ -58,6 +58,14 @@ extension RedisConnection {
             self.abandonedReplyTimeout = abandonedReplyTimeout
         }
 
+        /// When the last reply arrived; a server still answering is not judged broken.
+        private var lastReplyAt: NIODeadline?
+
+        /// Records that replies arrived at `now` (called once per read).
+        mutating func noteReplyProgress(at now: NIODeadline) {
+            lastReplyAt = now
+        }
+
         /// Replies owed, including those for abandoned requests.
         var owedCount: Int { entries.count }
 
@@ -155,22 +163,24 @@ extension RedisConnection {
             if armedTimer == deadline { armedTimer = nil }
             guard closedError == nil else { return .rearm(nil) }
             var next: NIODeadline?
-            for index in entries.indices {
-                if let abandonedAt = entries[index].abandonedAt {
-                    let brokenAt = abandonedAt + abandonedReplyTimeout
-                    if brokenAt <= now {
-                        return .close(RedisError(.connectionClosed, serverMessage: "reply overdue; connection judged broken"))
-                    }
-                    next = min(next ?? brokenAt, brokenAt)
-                } else if entries[index].deadline <= now, let receiver = entries[index].receiver {
+            for index in entries.indices where entries[index].abandonedAt == nil {
+                guard let receiver = entries[index].receiver else { continue }
+                if entries[index].deadline <= now {
                     entries[index].receiver = nil
                     entries[index].abandonedAt = now
                     completions.append(Self.failure(receiver, RedisError(.timeout)))
-                    let brokenAt = now + abandonedReplyTimeout
-                    next = min(next ?? brokenAt, brokenAt)
                 } else {
                     next = min(next ?? entries[index].deadline, entries[index].deadline)
                 }
+            }
+            // Only the oldest owed reply can be judged missing: a later one cannot overtake a slow
+            // command ahead of it, and a reply that arrived recently shows the server is answering.
+            if let head = entries.first, let abandonedAt = head.abandonedAt {
+                let brokenAt = max(abandonedAt, lastReplyAt ?? abandonedAt) + abandonedReplyTimeout
+                if brokenAt <= now {
+                    return .close(RedisError(.connectionClosed, serverMessage: "reply overdue; connection judged broken"))
+                }
+                next = min(next ?? brokenAt, brokenAt)
             }
             guard let next else { return .rearm(nil) }
             if let armed = armedTimer, armed <= next { return .rearm(nil) }

@@ -331,7 +331,9 @@ public final class RedisConnection: Sendable {
 
     func receivedReplies(_ tokens: [RESPToken], completions: inout [StateMachine.Completion]) {
         var result = StateMachine.ReceiveResult.delivered
+        let now = NIODeadline.now()
         state.withLock { machine in
+            machine.noteReplyProgress(at: now)
             for token in tokens {
                 result = machine.received(token, completions: &completions)
                 if result == .unexpected { break }

@@ -85,10 +85,11 @@ extension RedisConnectionPool {
         mutating func lease(waiter: WaiterID, deadline: NIODeadline, now: NIODeadline) -> LeaseAction {
             if isShuttingDown { return .fail(.shutdown) }
             if let id = takeReadySlot(now: now) { return .use(id) }
+            // A healthy connection at its in-flight cap is worth waiting for, breaker or not.
             switch breaker {
-            case .open(let until) where now < until:
+            case .open(let until) where now < until && readyOrder.isEmpty:
                 return .fail(.circuitOpen)
-            case .halfOpen:
+            case .halfOpen where readyOrder.isEmpty:
                 return .fail(.circuitOpen)
             default:
                 break

@@ -67,7 +67,9 @@ struct ConnectionStateMachineDeadlineTests {
         #expect(machine.fire(ms(1_000), now: ms(1_000)) == (.rearm(ms(4_000)), []))
         // c expires; its abandoned slot (4s + 30s) is later than b's deadline.
         #expect(machine.fire(ms(4_000), now: ms(4_000)) == (.rearm(ms(9_000)), [.failReply(.timeout)]))
-        #expect(machine.fire(ms(9_000), now: ms(9_000)) == (.rearm(ms(34_000)), [.failReply(.timeout)]))
+        // b expires too. Only the oldest owed reply (b's, abandoned at 9s) can be judged missing:
+        // c's cannot overtake it, so the broken-connection check is at 9s + 30s.
+        #expect(machine.fire(ms(9_000), now: ms(9_000)) == (.rearm(ms(39_000)), [.failReply(.timeout)]))
 
         #expect(await a.outcome == .reply(ok))
         #expect(await b.outcome == .failed(.timeout))
@@ -102,8 +104,9 @@ struct ConnectionStateMachineDeadlineTests {
 
         // b expires. The 10s timer armed first is still scheduled, and the machine asks for 10s again.
         #expect(machine.fire(ms(5_000), now: ms(5_000)) == (.rearm(ms(10_000)), [.failReply(.timeout)]))
-        #expect(machine.fire(ms(10_000), now: ms(10_000)) == (.rearm(ms(35_000)), [.failReply(.timeout)]))
-        // The duplicate 10s timer: nothing new is due and 35s is already armed.
+        // a expires; as the oldest owed reply its broken-connection check is at 10s + 30s.
+        #expect(machine.fire(ms(10_000), now: ms(10_000)) == (.rearm(ms(40_000)), [.failReply(.timeout)]))
+        // The duplicate 10s timer: nothing new is due and 40s is already armed.
         #expect(machine.fire(ms(10_000), now: ms(10_000)) == (.rearm(nil), []))
         // A timer for a deadline that was never armed, firing late: still nothing.
         #expect(machine.fire(ms(2_000), now: ms(12_000)) == (.rearm(nil), []))
@@ -112,7 +115,7 @@ struct ConnectionStateMachineDeadlineTests {
         #expect(machine.receive(try token("+late-a\r\n")) == (.delivered, []))
         #expect(machine.receive(try token("+late-b\r\n")) == (.delivered, []))
         // Nothing owed: the timer disarms, and the next request arms a fresh one.
-        #expect(machine.fire(ms(35_000), now: ms(35_000)) == (.rearm(nil), []))
+        #expect(machine.fire(ms(40_000), now: ms(40_000)) == (.rearm(nil), []))
         #expect(machine.send(3, deadline: ms(50_000), from: c) == .scheduleFlush(armTimer: ms(50_000)))
 
         #expect(await a.outcome == .failed(.timeout))
@@ -237,5 +240,47 @@ struct ConnectionStateMachineDeadlineTests {
         #expect(machine.fire(ms(3_000), now: ms(3_000)) == (.close(.connectionClosed), []))
         #expect(machine.close(.connectionClosed) == [])
         #expect(await a.outcome == .failed(.timeout))
+    }
+}
+
+@Suite("Connection state machine: judging a connection broken")
+struct ConnectionBrokenJudgementTests {
+    private func makeMachine(abandonedReplyTimeout: TimeAmount) -> ConnectionMachine {
+        ConnectionMachine(allocator: ByteBufferAllocator(), abandonedReplyTimeout: abandonedReplyTimeout)
+    }
+
+    @Test func anAbandonedReplyBehindASlowLiveCommandDoesNotCloseTheConnection() async throws {
+        var machine = makeMachine(abandonedReplyTimeout: .seconds(30))
+        let slow = await Caller.single()
+        let quick = await Caller.single()
+        #expect(machine.send(1, deadline: ms(60_000), from: slow) == .scheduleFlush(armTimer: ms(60_000)))
+        #expect(machine.send(2, deadline: ms(5_000), from: quick) == .armTimer(ms(5_000)))
+        // quick times out behind slow; its reply cannot arrive before slow's.
+        #expect(machine.fire(ms(5_000), now: ms(5_000)) == (.rearm(ms(60_000)), [.failReply(.timeout)]))
+        // 35s later the connection is still healthy: slow has not reached its deadline.
+        #expect(machine.fire(ms(40_000), now: ms(40_000)) == (.rearm(nil), []))
+        let done = try token("+DONE\r\n")
+        #expect(machine.receive(done) == (.delivered, [.reply(done)]))
+        #expect(await slow.outcome == .reply(done))
+        #expect(await quick.outcome == .failed(.timeout))
+        #expect(machine.close(.connectionClosed) == [])
+    }
+
+    @Test func repliesStillArrivingPostponeTheBrokenJudgement() async throws {
+        var machine = makeMachine(abandonedReplyTimeout: .seconds(30))
+        let a = await Caller.single()
+        let b = await Caller.single()
+        _ = machine.send(1, deadline: ms(1_000), from: a)
+        _ = machine.send(2, deadline: ms(1_000), from: b)
+        #expect(machine.fire(ms(1_000), now: ms(1_000)) == (.rearm(ms(31_000)), [.failReply(.timeout), .failReply(.timeout)]))
+        // a's late reply arrives at 20s: the server is answering, so b gets 30s from then.
+        machine.noteReplyProgress(at: ms(20_000))
+        #expect(machine.receive(try token("+late\r\n")) == (.delivered, []))
+        #expect(machine.fire(ms(31_000), now: ms(31_000)) == (.rearm(ms(50_000)), []))
+        // b's reply is still missing 30s after the last reply: the connection is broken.
+        #expect(machine.fire(ms(50_000), now: ms(50_000)) == (.close(.connectionClosed), []))
+        _ = machine.close(.connectionClosed)
+        #expect(await a.outcome == .failed(.timeout))
+        #expect(await b.outcome == .failed(.timeout))
     }
 }

@@ -34,6 +34,19 @@ struct PoolBackoffAndBreakerTests {
         #expect(pool.lease(waiter: 3, deadline: later, now: ms(100)) == .wait(connect: 1))
     }
 
+    @Test func anOpenBreakerStillLetsCallersWaitForAHealthyBusyConnection() {
+        var pool = makePool(maximum: 2, inFlight: 1, breakerThreshold: 1)
+        #expect(pool.lease(waiter: 1, deadline: later, now: ms(0)) == .wait(connect: 0))
+        #expect(pool.connected(0, now: ms(1)) == [.handOver(1, 0)])
+        // The healthy connection is at its cap; growing fails and opens the breaker.
+        #expect(pool.lease(waiter: 2, deadline: later, now: ms(2)) == .wait(connect: 1))
+        #expect(pool.connectFailed(1, now: ms(3), jitter: 1) == [])
+        #expect(pool.breaker != .closed)
+        // A caller still waits for the busy connection rather than failing with circuitOpen.
+        #expect(pool.lease(waiter: 3, deadline: later, now: ms(4)) == .wait(connect: nil))
+        #expect(pool.release(0, now: ms(5)) == .handOver(2, 0))
+    }
+
     @Test func backoffDoublesPerConsecutiveFailureAndCapsAtTheMaximum() {
         var pool = makePool(
             minimum: 1, initialBackoff: .milliseconds(100), maximumBackoff: .seconds(1), breakerThreshold: 100
