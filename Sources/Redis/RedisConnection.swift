@@ -86,6 +86,9 @@ public final class RedisConnection: Sendable {
         let serverName = configuration.tlsServerName ?? configuration.endpoint.host
         let limits = configuration.limits
         let channel: any Channel
+        // The handler is kept here, not looked up later: a channel that closes during the TLS
+        // handshake has already left its pipeline, and must still report why it closed.
+        let handlerBox = Mutex<NIOLoopBound<RedisChannelHandler>?>(nil)
         do {
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(configuration.connectTimeout)
@@ -97,7 +100,9 @@ public final class RedisConnection: Sendable {
                             let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: hostname)
                             try channel.pipeline.syncOperations.addHandler(tls)
                         }
-                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(limits: limits))
+                        let handler = RedisChannelHandler(limits: limits)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        handlerBox.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                     }
                 }
                 .connect(host: configuration.endpoint.host, port: configuration.endpoint.port)
@@ -111,9 +116,9 @@ public final class RedisConnection: Sendable {
             pushHandler: pushHandler
         )
         do {
+            let handler = handlerBox.withLock { $0 }
             try await channel.eventLoop.submit {
-                let handler = try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self)
-                handler.attach(connection)
+                handler?.value.attach(connection)
             }.get()
             try await connection.handshake()
         } catch {

@@ -86,7 +86,7 @@ struct AuthAndTLSTests {
                 _ = try await RedisConnection.connect(configuration: settings)
                 Issue.record("an untrusted certificate must be refused")
             } catch {
-                #expect(error.code == .tls)
+                #expect(error.code == .tls, "\(error.debugDescription)")
             }
         }
     }
