@@ -25,6 +25,7 @@ public import ServiceLifecycle
 /// `shutdown`), lets in-flight commands finish, closes every connection, and `run()` returns.
 public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     private let pool: RedisConnectionPool
+    let pubSub: RedisPubSub
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let metrics: RedisMetrics
@@ -49,6 +50,11 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         self.pool = RedisConnectionPool(
             connection: configuration, pool: pool, eventLoopGroup: eventLoop, logger: logger, metrics: metrics
         )
+        let connectionPool = self.pool
+        self.pubSub = RedisPubSub(
+            configuration: { connectionPool.connectionConfiguration }, eventLoop: eventLoop, logger: logger,
+            metrics: metrics, pool: pool
+        )
         self.eventLoop = eventLoop
         self.taskExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.logger = logger
@@ -65,15 +71,26 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     /// connection has closed.
     public func run() async throws {
         await withGracefulShutdownHandler {
-            await pool.run()
+            await withTaskCancellationHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.pubSub.run() }
+                    await pool.run()
+                    // The pool drained: end subscriptions too.
+                    pubSub.shutdown()
+                }
+            } onCancel: {
+                self.shutdown()
+            }
         } onGracefulShutdown: {
-            self.pool.shutdown()
+            self.shutdown()
         }
     }
 
-    /// Begins a graceful shutdown without a `ServiceGroup`.
+    /// Begins a graceful shutdown without a `ServiceGroup`: in-flight commands finish, new ones
+    /// fail with `shutdown`, subscriptions end with `shutdown`.
     public func shutdown() {
         pool.shutdown()
+        pubSub.shutdown()
     }
 
     /// Points the client at new settings (a server that moved to another port or host, rotated

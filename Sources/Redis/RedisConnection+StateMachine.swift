@@ -90,6 +90,19 @@ extension RedisConnection {
             return timer.map { .armTimer($0) } ?? .none
         }
 
+        /// Queues command bytes that get no reply of their own: in subscriber mode, a subscription
+        /// command is answered by push frames that the pub/sub layer matches itself.
+        mutating func enqueueWithoutReply(encode: (inout RESPCommandEncoder) -> Void) -> EnqueueAction {
+            if let closedError { return .fail(closedError) }
+            if draining { return .fail(RedisError(.shutdown)) }
+            encode(&encoder)
+            if !flushScheduled {
+                flushScheduled = true
+                return .scheduleFlush(armTimer: nil)
+            }
+            return .none
+        }
+
         /// Hands the bytes queued since the last flush to the shell.
         mutating func takeOutbound() -> ByteBuffer? {
             flushScheduled = false

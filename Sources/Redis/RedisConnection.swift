@@ -25,6 +25,9 @@ public final class RedisConnection: Sendable {
     private let state: Mutex<StateMachine>
     private let nextRequestID = Atomic<UInt64>(0)
     private let negotiatedProtocol = Atomic<Int>(RedisProtocolVersion.resp3.rawValue)
+    /// Set on a RESP2 connection once it has subscribed: from then on every frame the server
+    /// sends (messages, confirmations, pongs) is pub/sub data, none is a reply to a caller.
+    private let routesEverythingToPushHandler = Atomic<Bool>(false)
     private let pushHandler: (@Sendable (RESPToken) -> Void)?
     let logger: Logger
     let metrics: RedisMetrics
@@ -202,6 +205,20 @@ public final class RedisConnection: Sendable {
 
     // MARK: Sending
 
+    /// Writes a command that gets no reply of its own (subscription commands, whose answers
+    /// arrive as push frames). Fails only if the connection is closed.
+    func sendWithoutReply(encode: (inout RESPCommandEncoder) -> Void) throws(RedisError) {
+        let action = state.withLock { $0.enqueueWithoutReply(encode: encode) }
+        var failure: RedisError?
+        perform(action, failing: { failure = $0 })
+        if let failure { throw failure }
+    }
+
+    /// Routes every later frame to the push handler (RESP2 subscriber mode).
+    func enterSubscriberMode() {
+        routesEverythingToPushHandler.store(true, ordering: .relaxed)
+    }
+
     /// Sends one command and returns its typed reply.
     ///
     /// - Parameter timeout: this command's deadline; defaults to the configuration's `commandTimeout`.
@@ -335,6 +352,10 @@ public final class RedisConnection: Sendable {
     // MARK: Events from the channel handler (on the event loop)
 
     func receivedReplies(_ tokens: [RESPToken], completions: inout [StateMachine.Completion]) {
+        if routesEverythingToPushHandler.load(ordering: .relaxed) {
+            for token in tokens { receivedPush(token) }
+            return
+        }
         var result = StateMachine.ReceiveResult.delivered
         let now = NIODeadline.now()
         state.withLock { machine in

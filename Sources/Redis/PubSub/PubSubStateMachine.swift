@@ -1,0 +1,142 @@
+// Which channels the pub/sub connection must be subscribed to, who listens to each, and what a
+// reconnect must restore. Free of I/O: the shell (`RedisPubSub`) feeds it events and performs the
+// returned actions. Subscribers are IDs; their buffers live in the shell.
+
+struct PubSubStateMachine {
+    typealias SubscriberID = UInt64
+
+    enum ConnectionState: Equatable {
+        /// No subscribers yet: no connection is kept.
+        case idle
+        case connecting
+        case up
+        /// Lost at `since`; subscribers are owed a gap from then until the resubscribe.
+        case down(since: ContinuousClock.Instant)
+    }
+
+    enum SubscribeAction: Equatable {
+        /// Send these subscribe commands now (the connection is up).
+        case send([RedisSubscriptionTarget])
+        /// Every target is already confirmed: the subscriber is live.
+        case ready
+        /// Open the connection; the subscriber waits for it.
+        case connect
+        /// A connection is on its way; the subscriber waits for it.
+        case wait
+    }
+
+    private(set) var connection = ConnectionState.idle
+    private(set) var subscribers: [SubscriberID: [RedisSubscriptionTarget]] = [:]
+    private var listeners: [RedisSubscriptionTarget: Set<SubscriberID>] = [:]
+    private(set) var confirmed: Set<RedisSubscriptionTarget> = []
+    /// Subscribers whose `subscribe` call waits until all their targets are confirmed.
+    private var awaiting: [SubscriberID: Set<RedisSubscriptionTarget>] = [:]
+
+    mutating func subscribe(_ id: SubscriberID, to targets: [RedisSubscriptionTarget]) -> SubscribeAction {
+        subscribers[id] = targets
+        var fresh: [RedisSubscriptionTarget] = []
+        for target in targets {
+            if listeners[target, default: []].isEmpty { fresh.append(target) }
+            listeners[target, default: []].insert(id)
+        }
+        let unconfirmed = Set(targets).subtracting(confirmed)
+        if unconfirmed.isEmpty { return .ready }
+        awaiting[id] = unconfirmed
+        switch connection {
+        case .up:
+            return fresh.isEmpty ? .wait : .send(fresh)
+        case .idle:
+            connection = .connecting
+            return .connect
+        case .connecting, .down:
+            return .wait
+        }
+    }
+
+    /// The subscriber left; returns the targets nobody listens to any more (to unsubscribe when up).
+    mutating func unsubscribe(_ id: SubscriberID) -> [RedisSubscriptionTarget] {
+        guard let targets = subscribers.removeValue(forKey: id) else { return [] }
+        awaiting[id] = nil
+        var orphaned: [RedisSubscriptionTarget] = []
+        for target in Set(targets) {
+            listeners[target]?.remove(id)
+            if listeners[target]?.isEmpty == true {
+                listeners[target] = nil
+                confirmed.remove(target)
+                orphaned.append(target)
+            }
+        }
+        return connection == .up ? orphaned : []
+    }
+
+    /// The server confirmed a subscription; returns subscribers whose every target is now live.
+    mutating func confirmed(_ target: RedisSubscriptionTarget) -> [SubscriberID] {
+        guard listeners[target] != nil else { return [] }
+        confirmed.insert(target)
+        var ready: [SubscriberID] = []
+        for (id, pending) in awaiting {
+            var remaining = pending
+            remaining.remove(target)
+            if remaining.isEmpty {
+                awaiting[id] = nil
+                ready.append(id)
+            } else {
+                awaiting[id] = remaining
+            }
+        }
+        return ready
+    }
+
+    /// Subscribers that receive a message published on `channel` (matched by `pattern`, if any).
+    func recipients(channel: String, pattern: String?, sharded: Bool) -> Set<SubscriberID> {
+        let target: RedisSubscriptionTarget
+        if let pattern {
+            target = .pattern(pattern)
+        } else {
+            target = sharded ? .shardChannel(channel) : .channel(channel)
+        }
+        return listeners[target] ?? []
+    }
+
+    /// Whether a connection is wanted (someone listens).
+    var wantsConnection: Bool { !subscribers.isEmpty }
+
+    /// Subscribers that were live when the connection was lost: each is owed a gap event.
+    private var owedGap: Set<SubscriberID> = []
+
+    /// The connection is up: returns every target to resubscribe, and the gap owed to the
+    /// subscribers that were live when it was lost (none on the first connect).
+    mutating func connected(at now: ContinuousClock.Instant) -> (
+        resubscribe: [RedisSubscriptionTarget], gap: (from: ContinuousClock.Instant, to: [SubscriberID])?
+    ) {
+        var gap: (from: ContinuousClock.Instant, to: [SubscriberID])?
+        if case .down(let since) = connection {
+            let recipients = owedGap.filter { subscribers[$0] != nil }
+            if !recipients.isEmpty { gap = (since, Array(recipients)) }
+        }
+        owedGap = []
+        connection = .up
+        confirmed = []
+        return (Array(listeners.keys), gap)
+    }
+
+    /// The connection was lost, or a connect attempt failed.
+    mutating func disconnected(at now: ContinuousClock.Instant) {
+        guard wantsConnection else {
+            connection = .idle
+            confirmed = []
+            owedGap = []
+            return
+        }
+        if connection == .up {
+            owedGap = Set(subscribers.keys).subtracting(awaiting.keys)
+        }
+        if case .down = connection {} else { connection = .down(since: now) }
+        confirmed = []
+        // Live subscribers' targets must be confirmed again, but their subscribe calls have
+        // returned: only newcomers keep waiting.
+    }
+
+    /// Subscribers still waiting for their subscribe call to return.
+    var awaitingSubscribers: Set<SubscriberID> { Set(awaiting.keys) }
+}

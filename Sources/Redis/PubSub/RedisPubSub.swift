@@ -1,0 +1,261 @@
+import Logging
+import NIOCore
+import RESP
+import Synchronization
+
+/// The client's pub/sub side: one dedicated connection that carries every subscription of the
+/// client, reconnects and resubscribes by itself, and tells subscribers about possible losses.
+///
+/// The connection is opened when the first subscriber arrives. Push frames are parsed on the
+/// event loop and appended to each recipient's bounded buffer; nothing on that path waits for a
+/// subscriber. After a loss, every subscriber that was live gets a ``RedisSubscriptionGap``
+/// covering the time from the disconnect to the resubscribe.
+final class RedisPubSub: Sendable {
+    private struct Storage: ~Copyable {
+        var machine = PubSubStateMachine()
+        var buffers: [PubSubStateMachine.SubscriberID: SubscriptionBuffer] = [:]
+        var confirmations: [PubSubStateMachine.SubscriberID: UnsafeContinuation<Void, any Error>] = [:]
+        var confirmedEarly: Set<PubSubStateMachine.SubscriberID> = []
+        var connection: RedisConnection?
+        var nextID: PubSubStateMachine.SubscriberID = 0
+        var isShutDown = false
+    }
+
+    private let storage = Mutex(Storage())
+    private let wakeups: AsyncStream<Void>.Continuation
+    private let wakeupStream: AsyncStream<Void>
+    private let configuration: @Sendable () -> RedisConnectionConfiguration
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+    private let metrics: RedisMetrics
+    private let backoff: (initial: TimeAmount, maximum: TimeAmount)
+
+    init(
+        configuration: @escaping @Sendable () -> RedisConnectionConfiguration, eventLoop: any EventLoop,
+        logger: Logger, metrics: RedisMetrics, pool: RedisPoolConfiguration
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.metrics = metrics
+        self.backoff = (pool.initialBackoff, pool.maximumBackoff)
+        (wakeupStream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: Subscribing
+
+    /// Registers a subscriber and waits until the server confirmed all its targets.
+    func subscribe(
+        _ targets: [RedisSubscriptionTarget], bufferLimit: Int, timeout: TimeAmount
+    ) async throws(RedisError) -> (PubSubStateMachine.SubscriberID, SubscriptionBuffer) {
+        let buffer = SubscriptionBuffer(limit: bufferLimit)
+        let (id, action, connection) = try storage.withLock { storage throws(RedisError) in
+            guard !storage.isShutDown else { throw RedisError(.shutdown) }
+            storage.nextID += 1
+            let id = storage.nextID
+            storage.buffers[id] = buffer
+            return (id, storage.machine.subscribe(id, to: targets), storage.connection)
+        }
+        switch action {
+        case .ready:
+            return (id, buffer)
+        case .connect:
+            wakeups.yield()
+        case .send(let fresh):
+            if let connection { send(subscribe: true, fresh, on: connection) }
+        case .wait:
+            break
+        }
+        do {
+            try await waitForConfirmation(id, timeout: timeout)
+        } catch {
+            unsubscribe(id)
+            throw (error as? RedisError) ?? RedisError(.cancelled)
+        }
+        return (id, buffer)
+    }
+
+    /// Removes a subscriber; unsubscribes targets nobody else listens to.
+    func unsubscribe(_ id: PubSubStateMachine.SubscriberID) {
+        let (orphaned, connection, buffer, waiter) = storage.withLock { storage in
+            let orphaned = storage.machine.unsubscribe(id)
+            storage.confirmedEarly.remove(id)
+            return (orphaned, storage.connection, storage.buffers.removeValue(forKey: id), storage.confirmations.removeValue(forKey: id))
+        }
+        buffer?.finish()
+        waiter?.resume(throwing: RedisError(.cancelled))
+        if !orphaned.isEmpty, let connection { send(subscribe: false, orphaned, on: connection) }
+    }
+
+    private func waitForConfirmation(_ id: PubSubStateMachine.SubscriberID, timeout: TimeAmount) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await withTaskCancellationHandler {
+                    try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                        let alreadyConfirmed = self.storage.withLock { storage in
+                            if storage.confirmedEarly.remove(id) != nil || !storage.machine.awaitingSubscribers.contains(id) {
+                                return true
+                            }
+                            storage.confirmations[id] = continuation
+                            return false
+                        }
+                        if alreadyConfirmed { continuation.resume() }
+                    }
+                } onCancel: {
+                    let waiter = self.storage.withLock { $0.confirmations.removeValue(forKey: id) }
+                    waiter?.resume(throwing: CancellationError())
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                throw RedisError(.timeout, command: "SUBSCRIBE")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func send(subscribe: Bool, _ targets: [RedisSubscriptionTarget], on connection: RedisConnection) {
+        let channels = targets.compactMap { if case .channel(let name) = $0 { name } else { nil } }
+        let patterns = targets.compactMap { if case .pattern(let name) = $0 { name } else { nil } }
+        let shards = targets.compactMap { if case .shardChannel(let name) = $0 { name } else { nil } }
+        do throws(RedisError) {
+            if connection.protocolVersion == .resp2 { connection.enterSubscriberMode() }
+            try connection.sendWithoutReply { encoder in
+                if !channels.isEmpty { encoder.encode(subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channels) }
+                if !patterns.isEmpty { encoder.encode(subscribe ? "PSUBSCRIBE" : "PUNSUBSCRIBE", patterns) }
+                // One SSUBSCRIBE per channel: in a cluster each may live on another shard.
+                for shard in shards { encoder.encode(subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE", shard) }
+            }
+        } catch {
+            logger.debug("pub/sub command not sent; the connection is closing", metadata: ["redis.error": "\(error)"])
+        }
+    }
+
+    // MARK: Push frames (on the event loop)
+
+    private func received(_ token: RESPToken) {
+        guard let frame = PubSubFrame(token) else { return }
+        switch frame {
+        case .message(let message):
+            let recipients = storage.withLock { storage in
+                storage.machine.recipients(channel: message.channel, pattern: message.pattern, sharded: message.isSharded)
+                    .compactMap { storage.buffers[$0] }
+            }
+            for buffer in recipients { buffer.append(.message(message)) }
+        case .subscribed(let target):
+            let ready = storage.withLock { storage in
+                storage.machine.confirmed(target).map { id -> UnsafeContinuation<Void, any Error>? in
+                    if let waiter = storage.confirmations.removeValue(forKey: id) { return waiter }
+                    storage.confirmedEarly.insert(id)
+                    return nil
+                }
+            }
+            for waiter in ready { waiter?.resume() }
+        case .unsubscribed, .other:
+            break
+        }
+    }
+
+    // MARK: Running
+
+    /// Keeps the pub/sub connection up while anyone subscribes. Returns after ``shutdown()``.
+    func run() async {
+        var failures = 0
+        for await _ in wakeupStream {
+            while storage.withLock({ !$0.isShutDown && $0.machine.wantsConnection }) {
+                do throws(RedisError) {
+                    let connection = try await RedisConnection.connect(
+                        configuration: configuration(), eventLoop: eventLoop, logger: logger, metrics: metrics,
+                        pushHandler: { [weak self] token in self?.received(token) }
+                    )
+                    failures = 0
+                    connectionEstablished(connection)
+                    try? await connection.closeFuture.get()
+                    storage.withLock {
+                        $0.connection = nil
+                        $0.machine.disconnected(at: .now)
+                    }
+                } catch {
+                    failures += 1
+                    storage.withLock { $0.machine.disconnected(at: .now) }
+                    logger.warning("pub/sub connect failed", metadata: ["redis.error": "\(error)"])
+                    let exponent = min(failures - 1, 20)
+                    let delay = min(backoff.maximum.nanoseconds, backoff.initial.nanoseconds << exponent)
+                    try? await Task.sleep(for: .nanoseconds(Int64(Double(delay) * Double.random(in: 0.5...1))))
+                }
+            }
+            if storage.withLock({ $0.isShutDown }) { break }
+        }
+    }
+
+    private func connectionEstablished(_ connection: RedisConnection) {
+        let now = ContinuousClock.now
+        let (resubscribe, gapOwed, closeNow) = storage.withLock {
+            storage -> ([RedisSubscriptionTarget], [(SubscriptionBuffer, ContinuousClock.Instant)], Bool) in
+            if storage.isShutDown { return ([], [], true) }
+            storage.connection = connection
+            let (targets, gap) = storage.machine.connected(at: now)
+            let owed = gap.map { gap in gap.to.compactMap { id in storage.buffers[id].map { ($0, gap.from) } } } ?? []
+            return (targets, owed, false)
+        }
+        if closeNow {
+            connection.closeNow(RedisError(.shutdown))
+            return
+        }
+        for (buffer, from) in gapOwed {
+            buffer.append(.gap(RedisSubscriptionGap(reason: .reconnected, from: from, to: now)))
+        }
+        if !resubscribe.isEmpty { send(subscribe: true, resubscribe, on: connection) }
+    }
+
+    /// Ends every subscription with `shutdown` and closes the connection.
+    func shutdown() {
+        let (buffers, waiters, connection) = storage.withLock { storage in
+            storage.isShutDown = true
+            let buffers = Array(storage.buffers.values)
+            let waiters = Array(storage.confirmations.values)
+            storage.confirmations = [:]
+            return (buffers, waiters, storage.connection)
+        }
+        for buffer in buffers { buffer.finish(throwing: RedisError(.shutdown)) }
+        for waiter in waiters { waiter.resume(throwing: RedisError(.shutdown)) }
+        connection?.closeNow(RedisError(.shutdown))
+        wakeups.finish()
+    }
+}
+
+/// A pub/sub push frame, RESP3 push or RESP2 array.
+enum PubSubFrame {
+    case message(RedisPubSubMessage)
+    case subscribed(RedisSubscriptionTarget)
+    case unsubscribed(RedisSubscriptionTarget)
+    case other
+
+    init?(_ token: RESPToken) {
+        let parts: RESPToken.Array
+        switch token.value {
+        case .push(let elements), .array(let elements): parts = elements
+        default: return nil
+        }
+        var iterator = parts.makeIterator()
+        guard let kindToken = iterator.next(), let kind = try? String(fromRESP: kindToken) else { return nil }
+        func text() -> String? { iterator.next().flatMap { try? String(fromRESP: $0) } }
+        func bytes() -> ByteBuffer? { iterator.next().flatMap { try? ByteBuffer(fromRESP: $0) } }
+        switch kind.lowercased() {
+        case "message", "smessage":
+            guard let channel = text(), let payload = bytes() else { return nil }
+            self = .message(RedisPubSubMessage(channel: channel, pattern: nil, payload: payload, isSharded: kind.lowercased() == "smessage"))
+        case "pmessage":
+            guard let pattern = text(), let channel = text(), let payload = bytes() else { return nil }
+            self = .message(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload, isSharded: false))
+        case "subscribe": self = text().map { .subscribed(.channel($0)) } ?? .other
+        case "psubscribe": self = text().map { .subscribed(.pattern($0)) } ?? .other
+        case "ssubscribe": self = text().map { .subscribed(.shardChannel($0)) } ?? .other
+        case "unsubscribe": self = text().map { .unsubscribed(.channel($0)) } ?? .other
+        case "punsubscribe": self = text().map { .unsubscribed(.pattern($0)) } ?? .other
+        case "sunsubscribe": self = text().map { .unsubscribed(.shardChannel($0)) } ?? .other
+        default: self = .other
+        }
+    }
+}
