@@ -69,8 +69,10 @@ public final class RedisBlockingReader: Sendable {
 
     /// Sends `command` on the reader's connection, connecting first if needed.
     ///
-    /// - Parameter timeout: overrides the deadline; by default a ``RedisBlockingCommand`` gets its
-    ///   block time plus ``margin`` and any other command the configured command timeout.
+    /// - Parameters:
+    ///   - command: the command, blocking or not.
+    ///   - timeout: overrides the deadline; by default a ``RedisBlockingCommand`` gets its block
+    ///     time plus ``margin`` and any other command the configured command timeout.
     public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount? = nil) async throws(RedisError) -> Command.Response {
         let connection = try await currentConnection()
         let deadline = timeout ?? (command as? any RedisBlockingCommand)?.clientDeadline(margin: margin)
@@ -146,7 +148,9 @@ extension RedisClient {
     /// }
     /// ```
     ///
-    /// - Parameter margin: added to each blocking command's block time to form its deadline.
+    /// - Parameters:
+    ///   - margin: added to each blocking command's block time to form its deadline.
+    ///   - body: the reads; the reader is closed when it returns or throws.
     public func withBlockingReader<Result: Sendable>(
         margin: Duration = .seconds(1), _ body: (RedisBlockingReader) async throws -> Result
     ) async throws -> Result {

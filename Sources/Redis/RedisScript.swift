@@ -40,6 +40,7 @@ extension RedisCommandExecutor {
     /// The script is never run twice: `NOSCRIPT` means the server did not run it.
     ///
     /// - Parameters:
+    ///   - script: the script to run.
     ///   - keys: passed as `KEYS` (and counted in `numkeys`), so clusters and ACLs see them.
     ///   - arguments: passed as `ARGV`.
     ///   - timeout: the deadline of each round trip (a fallback makes two).

@@ -122,7 +122,10 @@ extension RedisConnection {
     /// If `body` throws, the keys are unwatched and the error rethrown; if it queues nothing, the
     /// keys are unwatched and the outcome is an empty `committed`.
     ///
-    /// - Parameter timeout: the deadline of each round trip (`WATCH`, and the `MULTI`/`EXEC` batch).
+    /// - Parameters:
+    ///   - keys: watched before `body` runs.
+    ///   - timeout: the deadline of each round trip (`WATCH`, and the `MULTI`/`EXEC` batch).
+    ///   - body: reads through the transaction's connection and queues commands.
     public func transaction(
         watching keys: [String], timeout: TimeAmount? = nil, _ body: (inout RedisTransaction) async throws -> Void
     ) async throws -> RedisTransactionOutcome {

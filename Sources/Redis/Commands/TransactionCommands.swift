@@ -2,7 +2,7 @@ public import RESP
 
 /// `MULTI`: starts queueing commands on this connection until `EXEC` or `DISCARD`.
 ///
-/// Connection state: use ``RedisClient/transaction(watching:_:)`` or
+/// Connection state: use ``RedisClient/transaction(watching:timeout:_:)`` or
 /// ``RedisCommandExecutor/transaction(_:timeout:)`` rather than sending it yourself.
 public struct MULTI: RedisCommand {
     public typealias Response = RedisOK
