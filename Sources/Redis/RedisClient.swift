@@ -139,6 +139,14 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         }
     }
 
+    /// Opens a connection outside the pool with the client's settings, event loop, logger and
+    /// metrics; the caller closes it.
+    func openDedicatedConnection() async throws(RedisError) -> RedisConnection {
+        try await RedisConnection.connect(
+            configuration: pool.connectionConfiguration, eventLoop: eventLoop, logger: logger, metrics: metrics
+        )
+    }
+
     private func leaseNaming(_ command: String, deadline: NIODeadline) async throws(RedisError) -> RedisConnectionPool.Lease {
         do {
             return try await pool.lease(deadline: deadline)

@@ -40,6 +40,7 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case noReplicas = "NOREPLICAS"
             case oom = "OOM"
             case noProto = "NOPROTO"
+            case busyGroup = "BUSYGROUP"
             case otherServerError = "server_error"
         }
         fileprivate let base: Base
@@ -103,6 +104,8 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let oom = Code(.oom)
         /// `NOPROTO`: the server does not speak the requested protocol version.
         public static let noProto = Code(.noProto)
+        /// `BUSYGROUP`: `XGROUP CREATE` for a consumer group that already exists.
+        public static let busyGroup = Code(.busyGroup)
         /// Any other server error reply; see ``RedisError/serverCode``.
         public static let otherServerError = Code(.otherServerError)
 
