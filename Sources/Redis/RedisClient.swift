@@ -141,10 +141,18 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
 
     /// Opens a connection outside the pool with the client's settings, event loop, logger and
     /// metrics; the caller closes it.
-    func openDedicatedConnection() async throws(RedisError) -> RedisConnection {
+    func openDedicatedConnection(
+        pushHandler: (@Sendable (RESPToken) -> Void)? = nil
+    ) async throws(RedisError) -> RedisConnection {
         try await RedisConnection.connect(
-            configuration: pool.connectionConfiguration, eventLoop: eventLoop, logger: logger, metrics: metrics
+            configuration: pool.connectionConfiguration, eventLoop: eventLoop, logger: logger, metrics: metrics,
+            pushHandler: pushHandler
         )
+    }
+
+    /// Backoff bounds for the client's self-healing dedicated connections (pub/sub, tracking).
+    var reconnectBackoff: (initial: TimeAmount, maximum: TimeAmount) {
+        (pool.poolConfiguration.initialBackoff, pool.poolConfiguration.maximumBackoff)
     }
 
     private func leaseNaming(_ command: String, deadline: NIODeadline) async throws(RedisError) -> RedisConnectionPool.Lease {

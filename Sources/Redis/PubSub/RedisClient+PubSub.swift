@@ -1,4 +1,3 @@
-public import NIOCore
 public import RESP
 
 extension RedisClient {

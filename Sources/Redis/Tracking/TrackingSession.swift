@@ -1,0 +1,118 @@
+import NIOCore
+import RESP
+import Synchronization
+
+/// Keeps one tracking connection alive: connects, enables tracking before any read, reports
+/// disconnects as "invalidate everything", and reconnects with backoff.
+final class TrackingSession: Sendable {
+    let options: RedisTrackingOptions
+    private let client: RedisClient
+    private let onInvalidation: @Sendable (RedisInvalidation) -> Void
+    private let state = Mutex<(connection: RedisConnection?, closed: Bool)>((nil, false))
+
+    init(client: RedisClient, options: RedisTrackingOptions, onInvalidation: @escaping @Sendable (RedisInvalidation) -> Void) {
+        self.client = client
+        self.options = options
+        self.onInvalidation = onInvalidation
+    }
+
+    func currentConnection() throws(RedisError) -> RedisConnection {
+        guard let connection = state.withLock({ $0.connection }) else {
+            throw RedisError(.connectionClosed, serverMessage: "tracking connection is reconnecting")
+        }
+        return connection
+    }
+
+    /// Connects and enables tracking; only then is the connection handed to readers.
+    func connect() async throws(RedisError) {
+        let connection = try await client.openDedicatedConnection(pushHandler: { [onInvalidation] token in
+            if let invalidation = Self.invalidation(from: token) { onInvalidation(invalidation) }
+        })
+        guard connection.protocolVersion == .resp3 else {
+            await connection.close()
+            throw RedisError(.connectionFailed, serverMessage: "client tracking needs a server that speaks RESP3")
+        }
+        let tracking = Self.trackingCommand(options)
+        do {
+            _ = try await connection.send(RawCommand(tracking))
+        } catch {
+            await connection.close()
+            throw error
+        }
+        let closed = state.withLock { state in
+            if !state.closed { state.connection = connection }
+            return state.closed
+        }
+        if closed { await connection.close() }
+    }
+
+    /// Watches the connection; on loss reports `.all(.disconnected)` and reconnects until closed.
+    func maintain() async {
+        var failures = 0
+        while let connection = state.withLock({ $0.closed ? nil : $0.connection }) {
+            try? await connection.closeFuture.get()
+            let closed = state.withLock { state in
+                state.connection = nil
+                return state.closed
+            }
+            if closed { return }
+            onInvalidation(.all(.disconnected))
+            while !state.withLock({ $0.closed }) {
+                do {
+                    try await connect()
+                    failures = 0
+                    break
+                } catch {
+                    failures += 1
+                    let (initial, maximum) = client.reconnectBackoff
+                    let delay = min(maximum.nanoseconds, initial.nanoseconds << min(failures - 1, 20))
+                    do {
+                        try await Task.sleep(for: .nanoseconds(Int64(Double(delay) * Double.random(in: 0.5...1))))
+                    } catch {
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    func close() async {
+        let connection = state.withLock { state in
+            state.closed = true
+            defer { state.connection = nil }
+            return state.connection
+        }
+        await connection?.close()
+    }
+
+    static func trackingCommand(_ options: RedisTrackingOptions) -> [String] {
+        var arguments = ["CLIENT", "TRACKING", "ON"]
+        switch options.mode {
+        case .default: break
+        case .broadcast(let prefixes):
+            arguments.append("BCAST")
+            for prefix in prefixes { arguments += ["PREFIX", prefix] }
+        case .optIn: arguments.append("OPTIN")
+        }
+        if options.noLoop { arguments.append("NOLOOP") }
+        return arguments
+    }
+
+    /// Reads `>2 invalidate [keys]` (a null key list means flush), and `tracking-redir-broken`.
+    static func invalidation(from token: RESPToken) -> RedisInvalidation? {
+        guard case .push(let parts) = token.value else { return nil }
+        var iterator = parts.makeIterator()
+        guard let kind = iterator.next().flatMap({ try? String(fromRESP: $0) }) else { return nil }
+        switch kind {
+        case "invalidate":
+            guard let payload = iterator.next() else { return nil }
+            if case .null = payload.value { return .all(.flushed) }
+            guard let keys = try? [String](fromRESP: payload) else { return nil }
+            return .keys(keys)
+        case "tracking-redir-broken":
+            return .all(.redirectBroken)
+        default:
+            return nil
+        }
+    }
+}
