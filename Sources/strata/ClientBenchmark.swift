@@ -37,11 +37,11 @@ struct ClientBenchmark {
         func table() -> String {
             var lines = ["server: \(server)", ""]
             lines.append(
-                "scenario        cmd  tool             ops/s   p50 µs   p99 µs  CPU µs/op"
+                "scenario          cmd  tool             ops/s   p50 µs   p99 µs  CPU µs/op"
             )
             for row in rows {
                 lines.append(
-                    row.scenario.padding(toLength: 15, withPad: " ", startingAt: 0) + " "
+                    row.scenario.padding(toLength: 17, withPad: " ", startingAt: 0) + " "
                         + row.command.padding(toLength: 4, withPad: " ", startingAt: 0) + " "
                         + row.tool.padding(toLength: 15, withPad: " ", startingAt: 0)
                         + format(row.opsPerSecond, width: 10, decimals: 0)
@@ -53,7 +53,7 @@ struct ClientBenchmark {
             lines.append("")
             lines.append("ratios (strata / redis-benchmark):")
             for (name, value) in ratios.sorted(by: { $0.key < $1.key }) {
-                lines.append("  " + name.padding(toLength: 27, withPad: " ", startingAt: 0) + format(value, width: 6, decimals: 2))
+                lines.append("  " + name.padding(toLength: 30, withPad: " ", startingAt: 0) + format(value, width: 6, decimals: 2))
             }
             return lines.joined(separator: "\n")
         }
@@ -114,6 +114,8 @@ struct ClientBenchmark {
                     if scenario.hasReference { rows.append(try measureRedisBenchmark(scenario, command: command)) }
                 }
             }
+            progress("running c1 tracked-local GET ...")
+            rows.append(try await measureTrackedLocalRead(client, requests: requests))
     }
 
     private func ratios(_ rows: [Row]) -> [String: Double] {
@@ -136,6 +138,10 @@ struct ClientBenchmark {
             ratios["latency_p50_c1"] = ours.p50Microseconds / theirs.p50Microseconds
             if let pinned = rows.first(where: { $0.scenario == "c1 event-loop" && $0.command == "GET" }) {
                 ratios["latency_p50_c1_event_loop"] = pinned.p50Microseconds / theirs.p50Microseconds
+            }
+            if let local = rows.first(where: { $0.scenario == "c1 tracked-local" }) {
+                // Not against redis-benchmark: against our own network GET, one task each.
+                ratios["tracked_local_vs_network_c1"] = local.opsPerSecond / ours.opsPerSecond
             }
         }
         return ratios
@@ -187,7 +193,7 @@ struct ClientBenchmark {
         )
     }
 
-    private func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
+    func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         let index = min(sorted.count - 1, Int(Double(sorted.count) * fraction))
         return Double(sorted[index]) / 1000
