@@ -126,6 +126,38 @@ struct PubSubTests {
         }
     }
 
+    @Test(
+        "a server that stops answering is detected by keep-alive, and the subscription comes back with a gap",
+        arguments: [RedisProtocolVersion.resp3, .resp2]
+    )
+    func keepAliveDetectsAFrozenServer(version: RedisProtocolVersion) async throws {
+        try await RedisServer.withServer { server in
+            var pool = fastRecovery
+            pool.keepAliveInterval = .milliseconds(100)
+            var settings = configuration(for: server, protocolVersion: version, commandTimeout: .milliseconds(500))
+            settings.connectTimeout = .seconds(3)
+            try await withClient(settings, pool: pool) { client in
+                try await client.subscribe([.channel("frozen")]) { subscription in
+                    var iterator = subscription.makeAsyncIterator()
+                    try server.pause()
+                    try await Task.sleep(for: .milliseconds(1500))
+                    try server.resume()
+                    guard case .gap(let gap) = try await iterator.next() else {
+                        Issue.record("expected a gap after the server froze")
+                        return
+                    }
+                    #expect(gap.reason == .reconnected)
+                    #expect(await eventually { (try? await client.publish("thawed", to: "frozen")) == 1 })
+                    guard case .message(let message) = try await iterator.next() else {
+                        Issue.record("expected a message after the thaw")
+                        return
+                    }
+                    #expect(message.payload.text == "thawed")
+                }
+            }
+        }
+    }
+
     @Test("shutting the client down ends subscriptions with a shutdown error")
     func shutdownEndsSubscriptions() async throws {
         let server = try await sharedServer()

@@ -69,9 +69,10 @@ struct PubSubStateMachine {
         return connection == .up ? orphaned : []
     }
 
-    /// The server confirmed a subscription; returns subscribers whose every target is now live.
-    mutating func confirmed(_ target: RedisSubscriptionTarget) -> [SubscriberID] {
-        guard listeners[target] != nil else { return [] }
+    /// The server confirmed a subscription. Returns subscribers whose every target is now live and,
+    /// once everything is resubscribed after a loss, the gap owed to those who were live before.
+    mutating func confirmed(_ target: RedisSubscriptionTarget) -> (ready: [SubscriberID], gap: Gap?) {
+        guard listeners[target] != nil else { return ([], nil) }
         confirmed.insert(target)
         var ready: [SubscriberID] = []
         for (id, pending) in awaiting {
@@ -84,7 +85,16 @@ struct PubSubStateMachine {
                 awaiting[id] = remaining
             }
         }
-        return ready
+        return (ready, settleGapIfWhole())
+    }
+
+    /// A loss is over only when every target is confirmed again on the new connection.
+    private mutating func settleGapIfWhole() -> Gap? {
+        guard connection == .up, let since = lossStart, Set(listeners.keys).isSubset(of: confirmed) else { return nil }
+        let recipients = owedGap.filter { subscribers[$0] != nil }
+        lossStart = nil
+        owedGap = []
+        return recipients.isEmpty ? nil : Gap(from: since, to: Array(recipients))
     }
 
     /// Subscribers that receive a message published on `channel` (matched by `pattern`, if any).
@@ -101,40 +111,43 @@ struct PubSubStateMachine {
     /// Whether a connection is wanted (someone listens).
     var wantsConnection: Bool { !subscribers.isEmpty }
 
-    /// Subscribers that were live when the connection was lost: each is owed a gap event.
+    /// A period in which messages may have been lost, and who must hear about it.
+    struct Gap: Equatable {
+        var from: ContinuousClock.Instant
+        var to: [SubscriberID]
+    }
+
+    /// When the current loss began (nil while delivery is whole).
+    private var lossStart: ContinuousClock.Instant?
+    /// Subscribers that were live when the loss began: each is owed a gap event.
     private var owedGap: Set<SubscriberID> = []
 
-    /// The connection is up: returns every target to resubscribe, and the gap owed to the
-    /// subscribers that were live when it was lost (none on the first connect).
-    mutating func connected(at now: ContinuousClock.Instant) -> (
-        resubscribe: [RedisSubscriptionTarget], gap: (from: ContinuousClock.Instant, to: [SubscriberID])?
-    ) {
-        var gap: (from: ContinuousClock.Instant, to: [SubscriberID])?
-        if case .down(let since) = connection {
-            let recipients = owedGap.filter { subscribers[$0] != nil }
-            if !recipients.isEmpty { gap = (since, Array(recipients)) }
-        }
-        owedGap = []
+    /// A connection is up: returns every target to resubscribe. The gap of a loss is settled
+    /// when all of them are confirmed (see ``confirmed(_:)``).
+    mutating func connected(at now: ContinuousClock.Instant) -> [RedisSubscriptionTarget] {
         connection = .up
         confirmed = []
-        return (Array(listeners.keys), gap)
+        if listeners.isEmpty {
+            lossStart = nil
+            owedGap = []
+        }
+        return Array(listeners.keys)
     }
 
     /// The connection was lost, or a connect attempt failed.
     mutating func disconnected(at now: ContinuousClock.Instant) {
+        confirmed = []
         guard wantsConnection else {
             connection = .idle
-            confirmed = []
+            lossStart = nil
             owedGap = []
             return
         }
-        if connection == .up {
+        if lossStart == nil, connection == .up {
+            lossStart = now
             owedGap = Set(subscribers.keys).subtracting(awaiting.keys)
         }
-        if case .down = connection {} else { connection = .down(since: now) }
-        confirmed = []
-        // Live subscribers' targets must be confirmed again, but their subscribe calls have
-        // returned: only newcomers keep waiting.
+        if case .down = connection {} else { connection = .down(since: lossStart ?? now) }
     }
 
     /// Subscribers still waiting for their subscribe call to return.

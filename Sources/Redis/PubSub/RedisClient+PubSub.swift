@@ -25,15 +25,17 @@ extension RedisClient {
     /// }
     /// ```
     ///
-    /// - Throws: `timeout` if the server did not confirm within the command timeout, `shutdown`
+    /// - Throws: `timeout` if the server did not confirm within the connect plus command timeouts, `shutdown`
     ///   once the client shuts down (also from the sequence), or whatever `body` throws.
     public func subscribe<Result: Sendable>(
         _ targets: [RedisSubscriptionTarget],
         bufferLimit: Int = 1024,
         _ body: (RedisSubscription) async throws -> Result
     ) async throws -> Result {
+        // The first subscriber also waits for the connection to be made.
+        let settings = configuration
         let (id, buffer) = try await pubSub.subscribe(
-            targets, bufferLimit: bufferLimit, timeout: configuration.commandTimeout
+            targets, bufferLimit: bufferLimit, timeout: settings.connectTimeout + settings.commandTimeout
         )
         do {
             let result = try await body(RedisSubscription(buffer: buffer, targets: targets))

@@ -29,6 +29,9 @@ final class RedisPubSub: Sendable {
     private let logger: Logger
     private let metrics: RedisMetrics
     private let backoff: (initial: TimeAmount, maximum: TimeAmount)
+    private let keepAliveInterval: TimeAmount?
+    /// When the last `pong` arrived on a RESP2 subscriber connection.
+    private let lastPong = Mutex<NIODeadline>(.distantPast)
 
     init(
         configuration: @escaping @Sendable () -> RedisConnectionConfiguration, eventLoop: any EventLoop,
@@ -39,6 +42,7 @@ final class RedisPubSub: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.backoff = (pool.initialBackoff, pool.maximumBackoff)
+        self.keepAliveInterval = pool.keepAliveInterval
         (wakeupStream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -144,14 +148,23 @@ final class RedisPubSub: Sendable {
             }
             for buffer in recipients { buffer.append(.message(message)) }
         case .subscribed(let target):
-            let ready = storage.withLock { storage in
-                storage.machine.confirmed(target).map { id -> UnsafeContinuation<Void, any Error>? in
+            let now = ContinuousClock.now
+            let (ready, gapOwed) = storage.withLock { storage in
+                let (ids, gap) = storage.machine.confirmed(target)
+                let ready = ids.map { id -> UnsafeContinuation<Void, any Error>? in
                     if let waiter = storage.confirmations.removeValue(forKey: id) { return waiter }
                     storage.confirmedEarly.insert(id)
                     return nil
                 }
+                let owed = gap.map { gap in gap.to.compactMap { id in storage.buffers[id].map { ($0, gap.from) } } } ?? []
+                return (ready, owed)
+            }
+            for (buffer, from) in gapOwed {
+                buffer.append(.gap(RedisSubscriptionGap(reason: .reconnected, from: from, to: now)))
             }
             for waiter in ready { waiter?.resume() }
+        case .pong:
+            lastPong.withLock { $0 = .now() }
         case .unsubscribed, .other:
             break
         }
@@ -171,7 +184,12 @@ final class RedisPubSub: Sendable {
                     )
                     failures = 0
                     connectionEstablished(connection)
-                    try? await connection.closeFuture.get()
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { try? await connection.closeFuture.get() }
+                        group.addTask { await self.keepAlive(connection) }
+                        await group.next()
+                        group.cancelAll()
+                    }
                     storage.withLock {
                         $0.connection = nil
                         $0.machine.disconnected(at: .now)
@@ -189,22 +207,53 @@ final class RedisPubSub: Sendable {
         }
     }
 
+    /// Pings the subscription connection while it is idle-looking: a peer that vanished without a
+    /// reset would otherwise leave subscribers waiting forever for messages that cannot come.
+    private func keepAlive(_ connection: RedisConnection) async {
+        guard let interval = keepAliveInterval else { return }
+        let timeout = connection.configuration.commandTimeout
+        while !connection.isClosed {
+            do {
+                try await Task.sleep(for: .nanoseconds(interval.nanoseconds))
+            } catch {
+                return
+            }
+            if connection.protocolVersion == .resp3 {
+                do throws(RedisError) {
+                    _ = try await connection.send(PING(), timeout: timeout)
+                } catch {
+                    logger.info("pub/sub keep-alive PING failed; reconnecting", metadata: ["redis.error": "\(error)"])
+                    connection.closeNow(error)
+                    return
+                }
+            } else {
+                // In RESP2 subscriber mode the answer is a `pong` frame, not a reply.
+                let sentAt = NIODeadline.now()
+                try? connection.sendWithoutReply { $0.encode("PING") }
+                do {
+                    try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                } catch {
+                    return
+                }
+                if lastPong.withLock({ $0 }) < sentAt {
+                    logger.info("pub/sub keep-alive pong missing; reconnecting")
+                    connection.closeNow(RedisError(.timeout, command: "PING"))
+                    return
+                }
+            }
+        }
+    }
+
     private func connectionEstablished(_ connection: RedisConnection) {
         let now = ContinuousClock.now
-        let (resubscribe, gapOwed, closeNow) = storage.withLock {
-            storage -> ([RedisSubscriptionTarget], [(SubscriptionBuffer, ContinuousClock.Instant)], Bool) in
-            if storage.isShutDown { return ([], [], true) }
+        let resubscribe = storage.withLock { storage -> [RedisSubscriptionTarget]? in
+            if storage.isShutDown { return nil }
             storage.connection = connection
-            let (targets, gap) = storage.machine.connected(at: now)
-            let owed = gap.map { gap in gap.to.compactMap { id in storage.buffers[id].map { ($0, gap.from) } } } ?? []
-            return (targets, owed, false)
+            return storage.machine.connected(at: now)
         }
-        if closeNow {
+        guard let resubscribe else {
             connection.closeNow(RedisError(.shutdown))
             return
-        }
-        for (buffer, from) in gapOwed {
-            buffer.append(.gap(RedisSubscriptionGap(reason: .reconnected, from: from, to: now)))
         }
         if !resubscribe.isEmpty { send(subscribe: true, resubscribe, on: connection) }
     }
@@ -230,12 +279,17 @@ enum PubSubFrame {
     case message(RedisPubSubMessage)
     case subscribed(RedisSubscriptionTarget)
     case unsubscribed(RedisSubscriptionTarget)
+    case pong
     case other
 
     init?(_ token: RESPToken) {
         let parts: RESPToken.Array
         switch token.value {
         case .push(let elements), .array(let elements): parts = elements
+        case .simpleString(let text) where text.readableBytesView.elementsEqual("PONG".utf8):
+            // A RESP2 connection with no subscription left answers PING normally.
+            self = .pong
+            return
         default: return nil
         }
         var iterator = parts.makeIterator()
@@ -252,6 +306,7 @@ enum PubSubFrame {
         case "subscribe": self = text().map { .subscribed(.channel($0)) } ?? .other
         case "psubscribe": self = text().map { .subscribed(.pattern($0)) } ?? .other
         case "ssubscribe": self = text().map { .subscribed(.shardChannel($0)) } ?? .other
+        case "pong": self = .pong
         case "unsubscribe": self = text().map { .unsubscribed(.channel($0)) } ?? .other
         case "punsubscribe": self = text().map { .unsubscribed(.pattern($0)) } ?? .other
         case "sunsubscribe": self = text().map { .unsubscribed(.shardChannel($0)) } ?? .other
