@@ -1,4 +1,5 @@
 import NIOCore
+import RESP
 import Redis
 import RedisServerHarness
 import Testing
@@ -164,5 +165,69 @@ struct TrackingTests {
                 #expect(error.code == .connectionFailed)
             }
         }
+    }
+}
+
+@Suite("Tracking under memory pressure")
+struct TrackingEvictionTests {
+    @Test("a tracked key evicted under maxmemory is invalidated")
+    func evictionInvalidates() async throws {
+        let options = RedisServer.Options(arguments: ["--maxmemory", "4mb", "--maxmemory-policy", "allkeys-random"])
+        try await RedisServer.withServer(options) { server in
+            let invalidated = Locked<Set<String>>([])
+            try await withClient(configuration(for: server)) { client in
+                try await client.set("victim", to: "v")
+                try await client.withTracking(onInvalidation: { event in
+                    if case .keys(let keys) = event { invalidated.withLock { $0.formUnion(keys) } }
+                }) { tracked in
+                    #expect(try await tracked.get("victim")?.text == "v")
+                    let filler = String(repeating: "x", count: 10_000)
+                    var index = 0
+                    // Fill past maxmemory until the server evicts the tracked key.
+                    while !invalidated.value.contains("victim"), index < 5_000 {
+                        try await client.set("fill:\(index)", to: filler)
+                        index += 1
+                    }
+                    #expect(invalidated.value.contains("victim"))
+                    #expect(try await client.get("victim") == nil)
+                }
+            }
+        }
+    }
+}
+
+@Suite("Push frames at every reply boundary")
+struct PushInterleavingTests {
+    @Test("a push before, between or after replies never takes a caller's reply", arguments: [0, 1, 2])
+    func pushesNeverTakeReplies(position: Int) async throws {
+        let push = ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+        let fake = try await FakeRedisServer.start { command in
+            let reply = "$\(command.last!.count)\r\n\(command.last!)\r\n"
+            switch position {
+            case 0: return ByteBuffer(string: push + reply)
+            case 1: return ByteBuffer(string: reply + push)
+            default: return ByteBuffer(string: push + reply + push)
+            }
+        }
+        let pushes = Locked(0)
+        let connection = try await RedisConnection.connect(
+            configuration: RedisConnectionConfiguration(
+                endpoint: RedisEndpoint(host: "127.0.0.1", port: fake.port), protocolVersion: .resp2
+            ),
+            pushHandler: { _ in pushes.withLock { $0 += 1 } }
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    let value = try await connection.send(RawCommand(["ECHO", "v\(index)"]))
+                    #expect(RESPValue(value) == .bulkString("v\(index)"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await eventually { pushes.value == (position == 2 ? 100 : 50) })
+        #expect(!connection.isClosed)
+        await connection.close()
+        await fake.stop()
     }
 }
