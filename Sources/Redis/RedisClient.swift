@@ -30,36 +30,85 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     private let logger: Logger
     private let metrics: RedisMetrics
 
-    /// Creates a client. Nothing connects until ``run()`` starts.
+    /// Creates a client for one server. Nothing connects until ``run()`` starts.
     ///
     /// All of the client's connections live on one event loop taken from `eventLoopGroup`: Redis
     /// executes commands one at a time, and pipelining keeps a single loop far from saturated, so
     /// one loop costs no throughput and lets ``taskExecutor`` remove thread handoffs.
     ///
     /// - Throws: ``RedisError`` when either configuration is incoherent.
-    public init(
+    public convenience init(
         configuration: RedisConnectionConfiguration,
         pool: RedisPoolConfiguration = RedisPoolConfiguration(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "strata.redis"),
         metrics: RedisMetrics = RedisMetrics()
     ) throws(RedisError) {
+        try self.init(
+            configuration: configuration, sentinel: nil, pool: pool, eventLoopGroup: eventLoopGroup, logger: logger,
+            metrics: metrics
+        )
+    }
+
+    /// Creates a client for the primary of a Sentinel-managed service.
+    ///
+    /// Every connect asks the sentinels for the primary (in order; the one that answers moves to
+    /// the front) and checks the node with `ROLE` before using it. When the primary moves —
+    /// learnt from `+switch-master` or from a reconnect — connections to the old one drain and
+    /// close. `configuration` supplies the data nodes' credentials, TLS and timeouts; its
+    /// endpoint is ignored.
+    ///
+    /// - Throws: ``RedisError`` when a configuration is incoherent.
+    public convenience init(
+        sentinel: RedisSentinelConfiguration,
+        configuration: RedisConnectionConfiguration,
+        pool: RedisPoolConfiguration = RedisPoolConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "strata.redis"),
+        metrics: RedisMetrics = RedisMetrics()
+    ) throws(RedisError) {
+        try sentinel.validate()
+        var seed = configuration
+        seed.endpoint = sentinel.sentinels[0]
+        try self.init(
+            configuration: seed, sentinel: sentinel, pool: pool, eventLoopGroup: eventLoopGroup, logger: logger,
+            metrics: metrics
+        )
+    }
+
+    private init(
+        configuration: RedisConnectionConfiguration, sentinel: RedisSentinelConfiguration?,
+        pool: RedisPoolConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger, metrics: RedisMetrics
+    ) throws(RedisError) {
         try configuration.validate()
         try pool.validate()
         let eventLoop = eventLoopGroup.next()
+        let resolver = sentinel.map { SentinelResolver(configuration: $0, eventLoop: eventLoop, logger: logger) }
+        let discovery = resolver.map { resolver in
+            RedisConnectionPool.NodeDiscovery(
+                resolve: { () async throws(RedisError) -> RedisEndpoint in try await resolver.resolvePrimary() },
+                verify: { connection async throws(RedisError) in try await SentinelResolver.verifyPrimary(connection) }
+            )
+        }
         self.pool = RedisConnectionPool(
-            connection: configuration, pool: pool, eventLoopGroup: eventLoop, logger: logger, metrics: metrics
+            connection: configuration, pool: pool, eventLoopGroup: eventLoop, logger: logger, metrics: metrics,
+            discovery: discovery
         )
         let connectionPool = self.pool
         self.pubSub = RedisPubSub(
             configuration: { connectionPool.connectionConfiguration }, eventLoop: eventLoop, logger: logger,
             metrics: metrics, pool: pool
         )
+        self.sentinelWatcher = resolver.map {
+            SentinelWatcher(resolver: $0, pool: connectionPool, eventLoop: eventLoop, logger: logger, metrics: metrics, poolConfiguration: pool)
+        }
         self.eventLoop = eventLoop
         self.taskExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.logger = logger
         self.metrics = metrics
     }
+
+    private let sentinelWatcher: SentinelWatcher?
 
     /// Runs tasks on the event loop of the client's connections; see ``EventLoopTaskExecutor``.
     public let taskExecutor: EventLoopTaskExecutor
@@ -74,9 +123,11 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
             await withTaskCancellationHandler {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.pubSub.run() }
+                    if let watcher = self.sentinelWatcher { group.addTask { await watcher.run() } }
                     await pool.run()
                     // The pool drained: end subscriptions too.
                     pubSub.shutdown()
+                    sentinelWatcher?.shutdown()
                 }
             } onCancel: {
                 self.shutdown()
@@ -91,6 +142,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     public func shutdown() {
         pool.shutdown()
         pubSub.shutdown()
+        sentinelWatcher?.shutdown()
     }
 
     /// Points the client at new settings (a server that moved to another port or host, rotated

@@ -179,9 +179,14 @@ extension RedisConnectionPool {
         }
 
         /// Connections open from now on use new settings; existing ones close once idle.
-        mutating func retireAll(now: NIODeadline) -> [Action] {
+        /// `keeping` is a connect already under way to the new settings (a discovered primary).
+        /// A reconfiguration is new information: backoff and breaker start afresh.
+        mutating func retireAll(now: NIODeadline, keeping: ConnectionID? = nil) -> [Action] {
             var actions: [Action] = []
-            for (id, slot) in slots {
+            consecutiveFailures = 0
+            backoffUntil = nil
+            breaker = .closed
+            for (id, slot) in slots where id != keeping {
                 switch slot {
                 case .ready(0, _): actions.append(.close(removeSlot(id)))
                 default: retiring.insert(id)

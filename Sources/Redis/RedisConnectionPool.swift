@@ -48,12 +48,21 @@ final class RedisConnectionPool: Sendable {
     private let logger: Logger
     private let metrics: RedisMetrics
     private let pushHandler: (@Sendable (RESPToken) -> Void)?
+    private let discovery: NodeDiscovery?
     let poolConfiguration: RedisPoolConfiguration
+
+    /// Finds the node to connect to before every connect (Sentinel), and checks it afterwards.
+    struct NodeDiscovery: Sendable {
+        var resolve: @Sendable () async throws(RedisError) -> RedisEndpoint
+        var verify: @Sendable (RedisConnection) async throws(RedisError) -> Void
+    }
 
     init(
         connection: RedisConnectionConfiguration, pool: RedisPoolConfiguration, eventLoopGroup: any EventLoopGroup,
-        logger: Logger, metrics: RedisMetrics, pushHandler: (@Sendable (RESPToken) -> Void)? = nil
+        logger: Logger, metrics: RedisMetrics, pushHandler: (@Sendable (RESPToken) -> Void)? = nil,
+        discovery: NodeDiscovery? = nil
     ) {
+        self.discovery = discovery
         self.storage = Mutex(Storage(machine: StateMachine(configuration: pool), connectionConfiguration: connection))
         (self.workStream, self.work) = AsyncStream.makeStream(of: Work.self)
         self.eventLoopGroup = eventLoopGroup
@@ -199,12 +208,21 @@ final class RedisConnectionPool: Sendable {
     }
 
     /// New connections use `configuration`; existing ones close as soon as they are idle.
-    func updateConnectionConfiguration(_ configuration: RedisConnectionConfiguration) {
+    func updateConnectionConfiguration(_ configuration: RedisConnectionConfiguration, keeping: ConnectionID? = nil) {
         let now = NIODeadline.now()
         perform(storage.withLock {
             $0.connectionConfiguration = configuration
-            return $0.machine.retireAll(now: now)
+            return $0.machine.retireAll(now: now, keeping: keeping)
         })
+    }
+
+    /// Points new connections at `endpoint` if it differs; old connections drain and close.
+    func moveTo(_ endpoint: RedisEndpoint, keeping: ConnectionID? = nil) {
+        var configuration = connectionConfiguration
+        guard configuration.endpoint != endpoint else { return }
+        logger.info("redis primary moved; retiring connections to the old one", metadata: ["redis.endpoint": "\(endpoint)"])
+        configuration.endpoint = endpoint
+        updateConnectionConfiguration(configuration, keeping: keeping)
     }
 
     private func maintain() async {
@@ -232,12 +250,26 @@ final class RedisConnectionPool: Sendable {
 
     private func execute(_ item: Work) async {
         switch item {
-        case .connect(let id, let configuration):
+        case .connect(let id, var configuration):
             do throws(RedisError) {
+                if let discovery {
+                    // Re-resolve on every connect: the node may have changed since the last one.
+                    let endpoint = try await discovery.resolve()
+                    moveTo(endpoint, keeping: id)
+                    configuration.endpoint = endpoint
+                }
                 let connection = try await RedisConnection.connect(
                     configuration: configuration, eventLoop: eventLoopGroup.any(), logger: logger, metrics: metrics,
                     pushHandler: pushHandler
                 )
+                if let discovery {
+                    do throws(RedisError) {
+                        try await discovery.verify(connection)
+                    } catch {
+                        await connection.close()
+                        throw error
+                    }
+                }
                 let now = NIODeadline.now()
                 let actions = storage.withLock { storage in
                     storage.lastConnectError = nil

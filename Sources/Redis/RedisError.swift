@@ -20,6 +20,8 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case shutdown
             case authenticationFailed = "authentication_failed"
             case tls
+            case noSentinelReachable = "no_sentinel_reachable"
+            case sentinelUnknownService = "sentinel_unknown_service"
             // Server error replies, by their first word.
             case err = "ERR"
             case wrongType = "WRONGTYPE"
@@ -66,6 +68,10 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let authenticationFailed = Code(.authenticationFailed)
         /// TLS could not be set up.
         public static let tls = Code(.tls)
+        /// No configured sentinel answered.
+        public static let noSentinelReachable = Code(.noSentinelReachable)
+        /// Sentinels answered, but none knows the configured service name.
+        public static let sentinelUnknownService = Code(.sentinelUnknownService)
         /// `ERR`: a generic server error.
         public static let err = Code(.err)
         /// `WRONGTYPE`: the key holds another type.
@@ -116,7 +122,7 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public var isServerError: Bool {
             switch base {
             case .connectionFailed, .connectionClosed, .timeout, .cancelled, .protocolError, .unexpectedReply,
-                .circuitOpen, .shutdown, .authenticationFailed, .tls:
+                .circuitOpen, .shutdown, .authenticationFailed, .tls, .noSentinelReachable, .sentinelUnknownService:
                 false
             default:
                 true
