@@ -29,6 +29,8 @@ public final class RedisServer: Sendable {
     public let tlsFiles: TLSFiles?
     /// The resolved path of `redis-server`.
     let executablePath: String
+    /// For a Sentinel, its configuration file (inside ``directory``; Sentinel rewrites it).
+    let sentinelConfigFile: String?
 
     struct State {
         var pid: pid_t?
@@ -61,11 +63,23 @@ public final class RedisServer: Sendable {
     /// The server's log file (its standard output and error), appended to across restarts.
     public var logPath: String { "\(directory)/redis.log" }
 
-    init(options: Options, executablePath: String, directory: String, tlsFiles: TLSFiles?, port: Int) {
+    /// Whether this process runs in Sentinel mode (see ``RedisSentinelTopology``). A Sentinel
+    /// answers `PING`, `INFO` and `SENTINEL ...`, not data commands.
+    public var isSentinel: Bool { sentinelConfigFile != nil }
+
+    /// A Sentinel's configuration file, which it rewrites as it learns the topology (and reads
+    /// again on ``restart(onPort:)``); nil for a data node.
+    public var sentinelConfigPath: String? { sentinelConfigFile }
+
+    init(
+        options: Options, executablePath: String, directory: String, tlsFiles: TLSFiles?, port: Int,
+        sentinelConfigFile: String? = nil
+    ) {
         self.options = options
         self.executablePath = executablePath
         self.directory = directory
         self.tlsFiles = tlsFiles
+        self.sentinelConfigFile = sentinelConfigFile
         self.state = Mutex(State(port: port))
     }
 
@@ -93,14 +107,32 @@ public final class RedisServer: Sendable {
     ///   the server exits or does not answer within ``Options/startupTimeout``; the error carries
     ///   the server's log tail.
     public static func start(_ options: Options = .init()) async throws -> RedisServer {
+        try await start(options, sentinelConfig: nil)
+    }
+
+    /// Starts a data node, or, when `sentinelConfig` is given, a Sentinel
+    /// (`redis-server <dir>/sentinel.conf --sentinel ...`) whose configuration file starts with
+    /// that text. Ready means answering `PING` either way.
+    static func start(_ options: Options, sentinelConfig: String?) async throws -> RedisServer {
         guard let executablePath = ChildProcess.findExecutable(options.executable) else {
             throw RedisServerError.executableNotFound(options.executable)
         }
         let tlsFiles = options.tls ? try await TLSFiles.harnessDefault() : nil
-        let directory = try HarnessDirectory.makeDirectory(named: "redis")
+        let directory = try HarnessDirectory.makeDirectory(named: sentinelConfig == nil ? "redis" : "sentinel")
+        var configFile: String?
+        if let sentinelConfig {
+            let path = "\(directory)/sentinel.conf"
+            do {
+                try sentinelConfig.write(toFile: path, atomically: false, encoding: .utf8)
+            } catch {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw RedisServerError.spawnFailed(command: "write \(path)", reason: "\(error)")
+            }
+            configFile = path
+        }
         let server = RedisServer(
             options: options, executablePath: executablePath, directory: directory, tlsFiles: tlsFiles,
-            port: options.port ?? 0)
+            port: options.port ?? 0, sentinelConfigFile: configFile)
         do {
             try await server.launch(fixedPort: options.port)
         } catch {
@@ -140,7 +172,11 @@ public final class RedisServer: Sendable {
         for attempt in 1...maxAttempts {
             let port = try fixedPort ?? PortAllocator.reserve()
             let logOffset = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
-            let arguments = Self.commandLine(options: options, port: port, directory: directory, tls: tlsFiles)
+            var arguments = Self.commandLine(options: options, port: port, directory: directory, tls: tlsFiles)
+            if let sentinelConfigFile {
+                // The file must come first; `--sentinel` switches modes, the rest is appended to it.
+                arguments = [sentinelConfigFile, "--sentinel"] + arguments
+            }
             let pid = try await ChildProcess.spawnServer(
                 executable: executablePath, arguments: arguments, output: .file(logPath))
             ProcessRegistry.register(pid)
