@@ -1,0 +1,128 @@
+import NIOCore
+import Redis
+import RedisServerHarness
+import Testing
+
+@Suite("Sentinel: discovery, errors and failover under load", .serialized)
+struct SentinelClientTests {
+    private let fastRecovery = RedisPoolConfiguration(
+        initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250), breakerFailureThreshold: 1_000,
+        maintenanceInterval: .milliseconds(20)
+    )
+
+    private func sentinelConfiguration(_ topology: RedisSentinelTopology, password: String? = nil) -> RedisSentinelConfiguration {
+        RedisSentinelConfiguration(
+            sentinels: topology.sentinelEndpoints.map { RedisEndpoint(host: $0.host, port: $0.port) },
+            serviceName: topology.serviceName, password: password
+        )
+    }
+
+    private var dataNodes: RedisConnectionConfiguration {
+        RedisConnectionConfiguration(endpoint: RedisEndpoint(host: "127.0.0.1", port: 1), commandTimeout: .seconds(2))
+    }
+
+    @Test("clients find the primary through sentinels, with separate passwords; bad settings get clear errors")
+    func discoveryAndErrors() async throws {
+        let options = RedisSentinelTopology.Options(node: .init(password: "data-pw"), sentinelPassword: "sentinel-pw")
+        try await RedisSentinelTopology.withTopology(options) { topology in
+            var nodes = dataNodes
+            nodes.password = "data-pw"
+            let client = try RedisClient(
+                sentinel: sentinelConfiguration(topology, password: "sentinel-pw"), configuration: nodes, pool: fastRecovery
+            )
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await client.run() }
+                try await client.set("sentinel:k", to: "v")
+                #expect(try await client.get("sentinel:k")?.text == "v")
+                #expect(client.configuration.endpoint.port == topology.primary.port)
+                client.shutdown()
+                try await group.waitForAll()
+            }
+
+            var unknown = sentinelConfiguration(topology, password: "sentinel-pw")
+            unknown.serviceName = "nosuchservice"
+            try await withClientExpecting(.sentinelUnknownService, sentinel: unknown, nodes: nodes)
+
+            let nobody = RedisSentinelConfiguration(
+                sentinels: [RedisEndpoint(host: "127.0.0.1", port: try RedisServer.freePort())], serviceName: "mymaster"
+            )
+            try await withClientExpecting(.noSentinelReachable, sentinel: nobody, nodes: nodes)
+        }
+    }
+
+    private func withClientExpecting(
+        _ code: RedisError.Code, sentinel: RedisSentinelConfiguration, nodes: RedisConnectionConfiguration
+    ) async throws {
+        let client = try RedisClient(sentinel: sentinel, configuration: nodes, pool: fastRecovery)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            do throws(RedisError) {
+                try await client.ping()
+                Issue.record("expected \(code)")
+            } catch {
+                #expect(error.code == code)
+            }
+            client.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("killing the primary under load: writes resume soon after the failover, no call hangs past its deadline")
+    func failoverUnderLoad() async throws {
+        try await RedisSentinelTopology.withTopology { topology in
+            let client = try RedisClient(
+                sentinel: sentinelConfiguration(topology), configuration: dataNodes, pool: fastRecovery
+            )
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await client.run() }
+                try await client.set("failover:k", to: "0")
+                let lastSuccess = Locked<ContinuousClock.Instant>(.now)
+                let longestCall = Locked<Duration>(.zero)
+                let killedAt = Locked<ContinuousClock.Instant?>(nil)
+                let firstWriteAfterKill = Locked<ContinuousClock.Instant?>(nil)
+                let firstFailure = Locked<ContinuousClock.Instant?>(nil)
+                let stop = Locked(false)
+                try await withThrowingTaskGroup(of: Void.self) { load in
+                    for task in 0..<20 {
+                        load.addTask {
+                            var counter = 0
+                            while !stop.value {
+                                let started = ContinuousClock.now
+                                do {
+                                    try await client.set("failover:\(task)", to: counter)
+                                    counter += 1
+                                    lastSuccess.value = .now
+                                    // Recovery: the first write issued after writes started failing.
+                                    if let failedAt = firstFailure.value, started > failedAt {
+                                        firstWriteAfterKill.withLock { $0 = $0 ?? .now }
+                                    }
+                                } catch {
+                                    if killedAt.value != nil { firstFailure.withLock { $0 = $0 ?? .now } }
+                                    try await Task.sleep(for: .milliseconds(10))
+                                }
+                                let took = ContinuousClock.now - started
+                                longestCall.withLock { $0 = max($0, took) }
+                            }
+                        }
+                    }
+                    try await Task.sleep(for: .milliseconds(500))
+                    killedAt.value = .now
+                    let oldPort = await topology.killPrimary()
+                    let newPort = try await topology.waitForFailover(from: oldPort)
+                    #expect(newPort != oldPort)
+                    #expect(await eventually(timeout: .seconds(15)) { firstWriteAfterKill.value != nil })
+                    stop.value = true
+                    try await load.waitForAll()
+                }
+                let recovery = try #require(firstWriteAfterKill.value) - (try #require(killedAt.value))
+                print("sentinel failover: writes resumed \(recovery) after the primary was killed")
+                #expect(recovery < .seconds(10))
+                // Commands have a 2 s deadline; nothing may hang much past it.
+                #expect(longestCall.value < .seconds(3))
+                #expect(client.configuration.endpoint.port == topology.primary.port)
+                client.shutdown()
+                try await group.waitForAll()
+            }
+        }
+    }
+}
