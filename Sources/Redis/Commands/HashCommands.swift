@@ -3,6 +3,7 @@ public import RESP
 
 /// `HGET key field`: the field's value, or nil.
 public struct HGET: RedisCommand {
+    /// The typed reply.
     public typealias Response = ByteBuffer?
     /// `HGET`.
     public static var name: String { "HGET" }
@@ -21,6 +22,7 @@ public struct HGET: RedisCommand {
 
 /// `HMGET key field...`: one optional value per field.
 public struct HMGET: RedisCommand {
+    /// The typed reply.
     public typealias Response = [ByteBuffer?]
     /// `HMGET`.
     public static var name: String { "HMGET" }
@@ -39,6 +41,7 @@ public struct HMGET: RedisCommand {
 
 /// `HSET key field value ...`: how many fields were added (not updated).
 public struct HSET<Value: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `HSET`.
     public static var name: String { "HSET" }
@@ -65,6 +68,7 @@ public struct HSET<Value: RESPArgument & Sendable>: RedisCommand {
 
 /// `HDEL key field...`: how many fields were removed.
 public struct HDEL: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `HDEL`.
     public static var name: String { "HDEL" }
@@ -83,6 +87,7 @@ public struct HDEL: RedisCommand {
 
 /// `HINCRBY key field increment`: the new value.
 public struct HINCRBY: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `HINCRBY`.
     public static var name: String { "HINCRBY" }
@@ -104,6 +109,7 @@ public struct HINCRBY: RedisCommand {
 
 /// `HGETALL key`: every field and value (RESP3 map or RESP2 flat array).
 public struct HGETALL: RedisCommand {
+    /// The typed reply.
     public typealias Response = [String: ByteBuffer]
     /// `HGETALL`.
     public static var name: String { "HGETALL" }

@@ -3,6 +3,7 @@ public import RESP
 
 /// `DEL key...`: how many keys were removed.
 public struct DEL: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `DEL`.
     public static var name: String { "DEL" }
@@ -16,6 +17,7 @@ public struct DEL: RedisCommand {
 
 /// `UNLINK key...`: like `DEL`, reclaiming memory in the background.
 public struct UNLINK: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `UNLINK`.
     public static var name: String { "UNLINK" }
@@ -29,6 +31,7 @@ public struct UNLINK: RedisCommand {
 
 /// `EXISTS key...`: how many of the keys exist.
 public struct EXISTS: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `EXISTS`.
     public static var name: String { "EXISTS" }
@@ -42,6 +45,7 @@ public struct EXISTS: RedisCommand {
 
 /// `PEXPIRE key milliseconds [NX|XX|GT|LT]` (or `EXPIRE` for whole seconds): true if set.
 public struct EXPIRE: RedisCommand {
+    /// The typed reply.
     public typealias Response = Bool
     /// `EXPIRE`.
     public static var name: String { "EXPIRE" }
@@ -85,6 +89,7 @@ public enum RedisTimeToLive: Sendable, Hashable {
 
 /// `PTTL key`: the remaining time to live in milliseconds.
 public struct PTTL: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisTimeToLive
     /// `PTTL`.
     public static var name: String { "PTTL" }
@@ -102,6 +107,7 @@ public struct PTTL: RedisCommand {
 
 /// `TTL key`: the remaining time to live in seconds.
 public struct TTL: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisTimeToLive
     /// `TTL`.
     public static var name: String { "TTL" }
@@ -127,6 +133,7 @@ public struct SCAN: RedisCommand {
         /// Keys of this page (may repeat across pages, as Redis documents).
         public var keys: [String]
     }
+    /// The typed reply.
     public typealias Response = Page
     /// `SCAN`.
     public static var name: String { "SCAN" }
@@ -165,6 +172,7 @@ public struct SCAN: RedisCommand {
 
 /// `DUMP key`: the serialized value, or nil if the key does not exist.
 public struct DUMP: RedisCommand {
+    /// The typed reply.
     public typealias Response = ByteBuffer?
     /// `DUMP`.
     public static var name: String { "DUMP" }
@@ -178,6 +186,7 @@ public struct DUMP: RedisCommand {
 
 /// `RESTORE key ttl serialized [REPLACE] [ABSTTL]`.
 public struct RESTORE: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `RESTORE`.
     public static var name: String { "RESTORE" }

@@ -3,6 +3,7 @@ public import RESP
 
 /// `LPUSH key element...`: the list's length after the push.
 public struct LPUSH<Value: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `LPUSH`.
     public static var name: String { "LPUSH" }
@@ -21,6 +22,7 @@ public struct LPUSH<Value: RESPArgument & Sendable>: RedisCommand {
 
 /// `RPUSH key element...`: the list's length after the push.
 public struct RPUSH<Value: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `RPUSH`.
     public static var name: String { "RPUSH" }
@@ -39,6 +41,7 @@ public struct RPUSH<Value: RESPArgument & Sendable>: RedisCommand {
 
 /// `LLEN key`: the list's length (0 for a missing key).
 public struct LLEN: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `LLEN`.
     public static var name: String { "LLEN" }
@@ -64,6 +67,7 @@ public struct RedisPoppedElement: Sendable, Hashable {
 /// A blocking command: send it on a connection of its own (see ``RedisBlockingReader``), never on
 /// a shared client.
 public struct BLPOP: RedisBlockingCommand {
+    /// The typed reply.
     public typealias Response = RedisPoppedElement?
     /// `BLPOP`.
     public static var name: String { "BLPOP" }
@@ -93,6 +97,7 @@ public struct BLPOP: RedisBlockingCommand {
 ///
 /// A blocking command: send it on a connection of its own (see ``RedisBlockingReader``).
 public struct BRPOP: RedisBlockingCommand {
+    /// The typed reply.
     public typealias Response = RedisPoppedElement?
     /// `BRPOP`.
     public static var name: String { "BRPOP" }

@@ -60,6 +60,7 @@ public struct EVALSHA: RedisCommand {
 
 /// `SCRIPT LOAD script`: caches a script on the server and returns its SHA-1.
 public struct SCRIPTLOAD: RedisCommand {
+    /// The typed reply.
     public typealias Response = String
     /// `SCRIPT`.
     public static var name: String { "SCRIPT" }
@@ -73,6 +74,7 @@ public struct SCRIPTLOAD: RedisCommand {
 
 /// `SCRIPT EXISTS sha1...`: whether the server has each script cached.
 public struct SCRIPTEXISTS: RedisCommand {
+    /// The typed reply.
     public typealias Response = [Bool]
     /// `SCRIPT`.
     public static var name: String { "SCRIPT" }
@@ -88,6 +90,7 @@ public struct SCRIPTEXISTS: RedisCommand {
 
 /// `SCRIPT FLUSH [ASYNC|SYNC]`: empties the server's script cache.
 public struct SCRIPTFLUSH: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `SCRIPT`.
     public static var name: String { "SCRIPT" }
@@ -129,6 +132,7 @@ public struct FCALL: RedisCommand {
 /// `FUNCTION LOAD [REPLACE] code`: loads a library (whose code starts `#!lua name=<library>`) and
 /// returns the library's name.
 public struct FUNCTIONLOAD: RedisCommand {
+    /// The typed reply.
     public typealias Response = String
     /// `FUNCTION`.
     public static var name: String { "FUNCTION" }
@@ -149,6 +153,7 @@ public struct FUNCTIONLOAD: RedisCommand {
 
 /// `FUNCTION DELETE library`.
 public struct FUNCTIONDELETE: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `FUNCTION`.
     public static var name: String { "FUNCTION" }

@@ -2,6 +2,7 @@ public import RESP
 
 /// `PING`: the server's `PONG`.
 public struct PING: RedisCommand {
+    /// The typed reply.
     public typealias Response = String
     /// `PING`.
     public static var name: String { "PING" }
@@ -13,6 +14,7 @@ public struct PING: RedisCommand {
 
 /// `INFO [section]`: the server's report, parsed into `field: value` pairs per line.
 public struct INFO: RedisCommand {
+    /// The typed reply.
     public typealias Response = [String: String]
     /// `INFO`.
     public static var name: String { "INFO" }
@@ -36,6 +38,7 @@ public struct INFO: RedisCommand {
 
 /// `CONFIG GET pattern`: matching parameters and their values.
 public struct CONFIGGET: RedisCommand {
+    /// The typed reply.
     public typealias Response = [String: String]
     /// `CONFIG`.
     public static var name: String { "CONFIG" }
@@ -51,6 +54,7 @@ public struct CONFIGGET: RedisCommand {
 
 /// `MEMORY USAGE key [SAMPLES n]`: bytes used by the key and its value, or nil if absent.
 public struct MEMORYUSAGE: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int?
     /// `MEMORY`.
     public static var name: String { "MEMORY" }
@@ -71,6 +75,7 @@ public struct MEMORYUSAGE: RedisCommand {
 
 /// `MEMORY STATS`: the server's memory report (a map of mixed values).
 public struct MEMORYSTATS: RedisCommand {
+    /// The typed reply.
     public typealias Response = RESPValue
     /// `MEMORY`.
     public static var name: String { "MEMORY" }
@@ -82,6 +87,7 @@ public struct MEMORYSTATS: RedisCommand {
 
 /// `MEMORY DOCTOR`: the server's own memory advice, as text.
 public struct MEMORYDOCTOR: RedisCommand {
+    /// The typed reply.
     public typealias Response = String
     /// `MEMORY`.
     public static var name: String { "MEMORY" }
@@ -100,6 +106,7 @@ public struct TIME: RedisCommand {
         /// Microseconds within the second.
         public var microseconds: Int
     }
+    /// The typed reply.
     public typealias Response = ServerTime
     /// `TIME`.
     public static var name: String { "TIME" }
@@ -117,6 +124,7 @@ public struct TIME: RedisCommand {
 
 /// `CLIENT ID`: this connection's id.
 public struct CLIENTID: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `CLIENT`.
     public static var name: String { "CLIENT" }
@@ -128,6 +136,7 @@ public struct CLIENTID: RedisCommand {
 
 /// `CLIENT SETNAME name`.
 public struct CLIENTSETNAME: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `CLIENT`.
     public static var name: String { "CLIENT" }
@@ -141,6 +150,7 @@ public struct CLIENTSETNAME: RedisCommand {
 
 /// `CLIENT INFO`: this connection's `field=value` line, parsed.
 public struct CLIENTINFO: RedisCommand {
+    /// The typed reply.
     public typealias Response = [String: String]
     /// `CLIENT`.
     public static var name: String { "CLIENT" }

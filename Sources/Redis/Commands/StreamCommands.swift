@@ -3,6 +3,7 @@ public import RESP
 /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [~] n] id field value ...`: appends an entry and returns
 /// its id, or nil when `noMakeStream` is set and the stream does not exist.
 public struct XADD<Value: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = String?
     /// `XADD`.
     public static var name: String { "XADD" }
@@ -48,6 +49,7 @@ public struct XADD<Value: RESPArgument & Sendable>: RedisCommand {
 
 /// `XTRIM key MAXLEN|MINID [~] n`: how many entries were removed.
 public struct XTRIM: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `XTRIM`.
     public static var name: String { "XTRIM" }
@@ -67,6 +69,7 @@ public struct XTRIM: RedisCommand {
 /// `XDEL key id...`: how many entries were deleted. Pending references to them stay in consumer
 /// groups until acknowledged or claimed (see ``XAUTOCLAIM``).
 public struct XDEL: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `XDEL`.
     public static var name: String { "XDEL" }
@@ -85,6 +88,7 @@ public struct XDEL: RedisCommand {
 
 /// `XLEN key`: the number of entries (0 for a missing stream).
 public struct XLEN: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `XLEN`.
     public static var name: String { "XLEN" }
@@ -99,6 +103,7 @@ public struct XLEN: RedisCommand {
 /// `XRANGE key start end [COUNT n]`: entries with ids between `start` and `end` inclusive (`-`
 /// and `+` for the ends of the stream; `(id` for exclusive).
 public struct XRANGE: RedisCommand {
+    /// The typed reply.
     public typealias Response = [RedisStreamEntry]
     /// `XRANGE`.
     public static var name: String { "XRANGE" }
@@ -133,6 +138,7 @@ public struct XRANGE: RedisCommand {
 /// With ``block`` set this is a blocking command: send it on a connection of its own (see
 /// ``RedisBlockingReader``), never on a shared client.
 public struct XREAD: RedisBlockingCommand {
+    /// The typed reply.
     public typealias Response = [String: [RedisStreamEntry]]
     /// `XREAD`.
     public static var name: String { "XREAD" }
@@ -166,6 +172,7 @@ public struct XREAD: RedisBlockingCommand {
 /// `XACK key group id...`: how many entries were acknowledged (removed from the group's pending
 /// list). Acknowledge after the work an entry asked for is committed, not before.
 public struct XACK: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `XACK`.
     public static var name: String { "XACK" }

@@ -6,6 +6,7 @@ public import RESP
 /// Fails with ``RedisError/Code-swift.struct/busyGroup`` when the group exists; see
 /// ``RedisCommandExecutor/createGroupIfMissing(_:group:startingAfter:makeStream:)``.
 public struct XGROUPCREATE: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `XGROUP`.
     public static var name: String { "XGROUP" }
@@ -38,6 +39,7 @@ public struct XGROUPCREATE: RedisCommand {
 
 /// `XGROUP DESTROY key group`: true if the group existed. Its pending entries are forgotten.
 public struct XGROUPDESTROY: RedisCommand {
+    /// The typed reply.
     public typealias Response = Bool
     /// `XGROUP`.
     public static var name: String { "XGROUP" }
@@ -57,6 +59,7 @@ public struct XGROUPDESTROY: RedisCommand {
 /// `XGROUP DELCONSUMER key group consumer`: how many entries the consumer still had pending
 /// (they are dropped, not reassigned: claim them first).
 public struct XGROUPDELCONSUMER: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `XGROUP`.
     public static var name: String { "XGROUP" }
@@ -89,6 +92,7 @@ public struct XGROUPDELCONSUMER: RedisCommand {
 /// With ``block`` set this is a blocking command: send it on a connection of its own (see
 /// ``RedisBlockingReader``), never on a shared client.
 public struct XREADGROUP: RedisBlockingCommand {
+    /// The typed reply.
     public typealias Response = [String: [RedisStreamEntry]]
     /// `XREADGROUP`.
     public static var name: String { "XREADGROUP" }
@@ -150,6 +154,7 @@ public struct XREADGROUP: RedisBlockingCommand {
 /// Entries deleted from the stream are dropped from the pending list and not returned (Redis 7;
 /// older servers answer null for them, which is skipped too).
 public struct XCLAIM: RedisCommand {
+    /// The typed reply.
     public typealias Response = [RedisStreamEntry]
     /// `XCLAIM`.
     public static var name: String { "XCLAIM" }
@@ -216,6 +221,7 @@ public struct XAUTOCLAIM: RedisCommand {
         /// pending list (Redis 7 and later).
         public var deletedIDs: [String]
     }
+    /// The typed reply.
     public typealias Response = Page
     /// `XAUTOCLAIM`.
     public static var name: String { "XAUTOCLAIM" }

@@ -13,6 +13,7 @@ public struct XPENDING: RedisCommand {
         /// Pending entries per consumer (consumers with none are not listed).
         public var consumers: [String: Int]
     }
+    /// The typed reply.
     public typealias Response = Summary
     /// `XPENDING`.
     public static var name: String { "XPENDING" }
@@ -66,6 +67,7 @@ public struct XPENDINGRANGE: RedisCommand {
         /// How many times it was delivered.
         public var deliveryCount: Int
     }
+    /// The typed reply.
     public typealias Response = [Entry]
     /// `XPENDING`.
     public static var name: String { "XPENDING" }
@@ -149,6 +151,7 @@ public struct XINFOSTREAM: RedisCommand {
         /// The newest entry, nil for an empty stream.
         public var lastEntry: RedisStreamEntry?
     }
+    /// The typed reply.
     public typealias Response = Info
     /// `XINFO`.
     public static var name: String { "XINFO" }
@@ -195,6 +198,7 @@ public struct XINFOGROUPS: RedisCommand {
         /// Entries still waiting for delivery (Redis 7); nil when the server cannot tell.
         public var lag: Int?
     }
+    /// The typed reply.
     public typealias Response = [Group]
     /// `XINFO`.
     public static var name: String { "XINFO" }

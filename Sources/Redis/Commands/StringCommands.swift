@@ -3,6 +3,7 @@ public import RESP
 
 /// `GET key`: the value, or nil.
 public struct GET: RedisCommand {
+    /// The typed reply.
     public typealias Response = ByteBuffer?
     /// `GET`.
     public static var name: String { "GET" }
@@ -58,6 +59,7 @@ public enum RedisSetCondition: Sendable, Hashable, RESPArgument {
 
 /// `SET key value [NX|XX] [EX|PX|EXAT|PXAT|KEEPTTL]`: true when the value was stored.
 public struct SET<Value: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = Bool
     /// `SET`.
     public static var name: String { "SET" }
@@ -93,6 +95,7 @@ public struct SET<Value: RESPArgument & Sendable>: RedisCommand {
 /// `SET key value ... GET`: the previous value, or nil. With a condition, the value is stored only
 /// if the condition held.
 public struct SETGET<Value: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = ByteBuffer?
     /// `SET`.
     public static var name: String { "SET" }
@@ -108,6 +111,7 @@ public struct SETGET<Value: RESPArgument & Sendable>: RedisCommand {
 
 /// `GETEX key [EX|PX|EXAT|PXAT|PERSIST]`: the value, with its expiry changed.
 public struct GETEX: RedisCommand {
+    /// The typed reply.
     public typealias Response = ByteBuffer?
     /// `GETEX`.
     public static var name: String { "GETEX" }
@@ -132,6 +136,7 @@ public struct GETEX: RedisCommand {
 
 /// `GETDEL key`: the value, deleting the key.
 public struct GETDEL: RedisCommand {
+    /// The typed reply.
     public typealias Response = ByteBuffer?
     /// `GETDEL`.
     public static var name: String { "GETDEL" }
@@ -145,6 +150,7 @@ public struct GETDEL: RedisCommand {
 
 /// `MGET key...`: one optional value per key.
 public struct MGET: RedisCommand {
+    /// The typed reply.
     public typealias Response = [ByteBuffer?]
     /// `MGET`.
     public static var name: String { "MGET" }
@@ -158,6 +164,7 @@ public struct MGET: RedisCommand {
 
 /// `MSET key value ...`.
 public struct MSET<Value: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `MSET`.
     public static var name: String { "MSET" }
@@ -178,6 +185,7 @@ public struct MSET<Value: RESPArgument & Sendable>: RedisCommand {
 
 /// `INCRBY key increment` (`INCR` when the increment is 1): the new value.
 public struct INCRBY: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `INCRBY`.
     public static var name: String { "INCRBY" }

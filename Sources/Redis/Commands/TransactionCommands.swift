@@ -5,6 +5,7 @@ public import RESP
 /// Connection state: use ``RedisClient/transaction(watching:timeout:_:)`` or
 /// ``RedisCommandExecutor/transaction(_:timeout:)`` rather than sending it yourself.
 public struct MULTI: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `MULTI`.
     public static var name: String { "MULTI" }
@@ -29,6 +30,7 @@ public struct EXEC: RedisCommand {
 
 /// `DISCARD`: drops the queued commands and unwatches every key.
 public struct DISCARD: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `DISCARD`.
     public static var name: String { "DISCARD" }
@@ -41,6 +43,7 @@ public struct DISCARD: RedisCommand {
 /// `WATCH key...`: makes the next `EXEC` on this connection fail (null reply) if any of the keys
 /// is modified before it.
 public struct WATCH: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `WATCH`.
     public static var name: String { "WATCH" }
@@ -54,6 +57,7 @@ public struct WATCH: RedisCommand {
 
 /// `UNWATCH`: forgets every watched key of this connection.
 public struct UNWATCH: RedisCommand {
+    /// The typed reply.
     public typealias Response = RedisOK
     /// `UNWATCH`.
     public static var name: String { "UNWATCH" }

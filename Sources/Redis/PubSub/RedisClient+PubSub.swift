@@ -62,6 +62,7 @@ extension RedisClient {
 
 /// `PUBLISH channel message`: how many subscribers received it.
 public struct PUBLISH<Message: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `PUBLISH`.
     public static var name: String { "PUBLISH" }
@@ -80,6 +81,7 @@ public struct PUBLISH<Message: RESPArgument & Sendable>: RedisCommand {
 
 /// `SPUBLISH shardchannel message`: how many subscribers received it.
 public struct SPUBLISH<Message: RESPArgument & Sendable>: RedisCommand {
+    /// The typed reply.
     public typealias Response = Int
     /// `SPUBLISH`.
     public static var name: String { "SPUBLISH" }

@@ -71,6 +71,7 @@ public enum RedisSubscriptionEvent: Sendable, Hashable {
 /// Obtained inside ``RedisClient/subscribe(_:bufferLimit:_:)``; it ends when that closure returns.
 /// Iterating it from more than one task at a time is not supported.
 public struct RedisSubscription: AsyncSequence, Sendable {
+    /// Each event of the subscription.
     public typealias Element = RedisSubscriptionEvent
     let buffer: SubscriptionBuffer
 
