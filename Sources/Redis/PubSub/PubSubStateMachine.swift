@@ -150,6 +150,6 @@ struct PubSubStateMachine {
         if case .down = connection {} else { connection = .down(since: lossStart ?? now) }
     }
 
-    /// Subscribers still waiting for their subscribe call to return.
-    var awaitingSubscribers: Set<SubscriberID> { Set(awaiting.keys) }
+    /// Whether a subscriber's subscribe call is still waiting for confirmations.
+    func isAwaiting(_ id: SubscriberID) -> Bool { awaiting[id] != nil }
 }

@@ -15,7 +15,6 @@ final class RedisPubSub: Sendable {
         var machine = PubSubStateMachine()
         var buffers: [PubSubStateMachine.SubscriberID: SubscriptionBuffer] = [:]
         var confirmations: [PubSubStateMachine.SubscriberID: UnsafeContinuation<Void, any Error>] = [:]
-        var confirmedEarly: Set<PubSubStateMachine.SubscriberID> = []
         var connection: RedisConnection?
         var nextID: PubSubStateMachine.SubscriberID = 0
         var isShutDown = false
@@ -83,7 +82,6 @@ final class RedisPubSub: Sendable {
     func unsubscribe(_ id: PubSubStateMachine.SubscriberID) {
         let (orphaned, connection, buffer, waiter) = storage.withLock { storage in
             let orphaned = storage.machine.unsubscribe(id)
-            storage.confirmedEarly.remove(id)
             return (orphaned, storage.connection, storage.buffers.removeValue(forKey: id), storage.confirmations.removeValue(forKey: id))
         }
         buffer?.finish()
@@ -97,7 +95,7 @@ final class RedisPubSub: Sendable {
                 try await withTaskCancellationHandler {
                     try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                         let alreadyConfirmed = self.storage.withLock { storage in
-                            if storage.confirmedEarly.remove(id) != nil || !storage.machine.awaitingSubscribers.contains(id) {
+                            if !storage.machine.isAwaiting(id) {
                                 return true
                             }
                             storage.confirmations[id] = continuation
@@ -152,9 +150,8 @@ final class RedisPubSub: Sendable {
             let (ready, gapOwed) = storage.withLock { storage in
                 let (ids, gap) = storage.machine.confirmed(target)
                 let ready = ids.map { id -> UnsafeContinuation<Void, any Error>? in
-                    if let waiter = storage.confirmations.removeValue(forKey: id) { return waiter }
-                    storage.confirmedEarly.insert(id)
-                    return nil
+                    // A waiter not registered yet finds itself no longer awaiting and returns at once.
+                    storage.confirmations.removeValue(forKey: id)
                 }
                 let owed = gap.map { gap in gap.to.compactMap { id in storage.buffers[id].map { ($0, gap.from) } } } ?? []
                 return (ready, owed)
