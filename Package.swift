@@ -80,6 +80,16 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "RedisClusterTests",
+            dependencies: [
+                "Redis",
+                "RESP",
+                "RedisServerHarness",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "RedisTests",
             dependencies: [
                 "Redis",
