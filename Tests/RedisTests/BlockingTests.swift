@@ -13,9 +13,12 @@ struct BlockingTests {
         let stream = p + "stream"
         // One pooled connection: had the blocking read used it, the GET would wait behind it.
         let pool = RedisPoolConfiguration(minimumConnections: 1, maximumConnections: 1)
+        // Set up with the default deadlines: under a loaded machine the first commands may be slow.
+        try await withClient(configuration(for: server)) { setup in
+            try await setup.createGroupIfMissing(stream, group: "g")
+            try await setup.set(p + "k", to: "v")
+        }
         try await withClient(configuration(for: server, commandTimeout: .seconds(2)), pool: pool) { client in
-            try await client.createGroupIfMissing(stream, group: "g")
-            try await client.set(p + "k", to: "v")
             let clock = ContinuousClock()
             try await client.withBlockingReader { reader in
                 let started = clock.now

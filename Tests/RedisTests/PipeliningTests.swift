@@ -56,9 +56,9 @@ struct PipeliningTests {
         let clock = ContinuousClock()
         let started = clock.now
         await #expect(throws: RedisError.self) {
-            _ = try await connection.send(RawCommand(["DEBUG", "SLEEP", "0.4"]), timeout: .milliseconds(50))
+            _ = try await connection.send(RawCommand(["DEBUG", "SLEEP", "2"]), timeout: .milliseconds(50))
         }
-        #expect(clock.now - started < .milliseconds(350))
+        #expect(clock.now - started < .milliseconds(1500))
         // Issued while the server still sleeps: its reply comes after the discarded one.
         #expect(try await connection.get(p + "k")?.text == "right")
         #expect(!connection.isClosed)
@@ -71,9 +71,9 @@ struct PipeliningTests {
             let p = uniquePrefix()
             let connection = try await RedisConnection.connect(configuration: configuration(for: server))
             let admin = try await RedisConnection.connect(configuration: configuration(for: server))
-            _ = try await admin.raw("CLIENT", "PAUSE", "400", "WRITE")
+            _ = try await admin.raw("CLIENT", "PAUSE", "2000", "WRITE")
             do throws(RedisError) {
-                try await connection.send(SET(p + "w", "1"), timeout: .milliseconds(60))
+                _ = try await connection.send(SET(p + "w", "1"), timeout: .milliseconds(60))
                 Issue.record("a paused write should time out")
             } catch {
                 #expect(error.code == .timeout)
@@ -93,7 +93,7 @@ struct PipeliningTests {
         let connection = try await RedisConnection.connect(configuration: configuration(for: server))
         try await connection.set(p + "k", to: "v")
         let sleeper = Task {
-            try await connection.send(RawCommand(["DEBUG", "SLEEP", "0.3"]))
+            try await connection.send(RawCommand(["DEBUG", "SLEEP", "2"]))
         }
         try await Task.sleep(for: .milliseconds(30))
         let bystander = Task { try await connection.get(p + "k") }
@@ -106,7 +106,7 @@ struct PipeliningTests {
         } catch let error as RedisError {
             #expect(error.code == .cancelled)
         }
-        #expect(clock.now - cancelledAt < .milliseconds(200))
+        #expect(clock.now - cancelledAt < .seconds(1))
         #expect(try await bystander.value?.text == "v")
         #expect(try await connection.get(p + "k")?.text == "v")
         await connection.close()

@@ -46,9 +46,10 @@ func sharedServer() async throws -> RedisServer {
     try await RedisServer.shared(named: "redis-tests")
 }
 
-/// A server for tests that block it (`DEBUG SLEEP`), kept apart so they do not slow others.
+/// A server of the calling test's own, for tests that block it (`DEBUG SLEEP`): blocking a shared
+/// one would stall every other test's commands. The harness kills it when the object goes away.
 func blockingServer() async throws -> RedisServer {
-    try await RedisServer.shared(named: "redis-tests-blocking")
+    try await RedisServer.start()
 }
 
 /// A key prefix unique to one test.

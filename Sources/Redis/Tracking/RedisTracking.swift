@@ -1,5 +1,5 @@
 public import NIOCore
-public import RESP
+import RESP
 
 /// How the server tracks the keys a tracking connection reads (`CLIENT TRACKING ON ...`).
 public struct RedisTrackingOptions: Sendable, Hashable {
