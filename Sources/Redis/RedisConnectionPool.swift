@@ -69,9 +69,18 @@ final class RedisConnectionPool: Sendable {
 
     // MARK: Leasing
 
-    /// Lends a connection with a free in-flight slot, waiting for one until `deadline` if needed.
-    func lease(deadline: NIODeadline) async throws(RedisError) -> Lease {
-        let now = NIODeadline.now()
+    /// The first step of a lease, taken without suspending.
+    enum LeaseStart {
+        /// A connection had a free slot.
+        case leased(Lease)
+        /// The caller is queued: finish with ``RedisConnectionPool/waitForLease(_:)``.
+        case waiting(WaiterID)
+    }
+
+    /// Takes a connection with a free in-flight slot, or queues the caller for one (opening a
+    /// connection if the pool may grow). Synchronous, so the common case, a free slot, costs no
+    /// async call; a queued caller then awaits ``waitForLease(_:)``.
+    func startLease(deadline: NIODeadline, now: NIODeadline) throws(RedisError) -> LeaseStart {
         let (action, lease, waiterID, configuration, failure) = storage.withLock {
             storage -> (StateMachine.LeaseAction, Lease?, WaiterID, RedisConnectionConfiguration?, RedisError?) in
             storage.nextWaiterID &+= 1
@@ -90,33 +99,38 @@ final class RedisConnectionPool: Sendable {
         }
         switch action {
         case .use:
-            if let lease { return lease }
+            if let lease { return .leased(lease) }
             throw RedisError(.connectionClosed)
         case .fail(let code):
             throw failure ?? RedisError(code)
         case .wait(let connect):
             if let connect, let configuration { work.yield(.connect(connect, configuration)) }
-            do {
-                return try await withTaskCancellationHandler {
-                    try await withUnsafeThrowingContinuation { (continuation: WaiterContinuation) in
-                        let early = storage.withLock { storage -> Result<Lease, RedisError>? in
-                            if let outcome = storage.earlyOutcomes.removeValue(forKey: waiterID) { return outcome }
-                            storage.waiters[waiterID] = continuation
-                            return nil
-                        }
-                        if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
-                        if Task.isCancelled { cancelWaiter(waiterID) }
-                    }
-                } onCancel: {
-                    self.cancelWaiter(waiterID)
-                }
-            } catch {
-                throw (error as? RedisError) ?? RedisError(.cancelled)
-            }
+            return .waiting(waiterID)
         }
     }
 
-    /// Returns the in-flight slot taken by ``lease(deadline:)``.
+    /// Waits for the connection handed to a queued caller (see ``startLease(deadline:now:)``).
+    func waitForLease(_ waiterID: WaiterID) async throws(RedisError) -> Lease {
+        do {
+            return try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { (continuation: WaiterContinuation) in
+                    let early = storage.withLock { storage -> Result<Lease, RedisError>? in
+                        if let outcome = storage.earlyOutcomes.removeValue(forKey: waiterID) { return outcome }
+                        storage.waiters[waiterID] = continuation
+                        return nil
+                    }
+                    if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
+                    if Task.isCancelled { cancelWaiter(waiterID) }
+                }
+            } onCancel: {
+                self.cancelWaiter(waiterID)
+            }
+        } catch {
+            throw (error as? RedisError) ?? RedisError(.cancelled)
+        }
+    }
+
+    /// Returns the in-flight slot taken by ``startLease(deadline:now:)``.
     func release(_ lease: Lease) {
         let now = NIODeadline.now()
         let action = storage.withLock { $0.machine.release(lease.slot, now: now) }
