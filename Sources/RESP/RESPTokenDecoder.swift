@@ -52,11 +52,12 @@ public struct RESPTokenDecoder: Sendable {
     /// Decodes every complete reply at the front of `buffer`, handing each to `body` in order.
     ///
     /// The same as calling ``decode(from:)`` until it returns nil, but the buffer's storage is
-    /// read once for all the replies rather than once per reply.
+    /// read once for all the replies rather than once per reply. Each token is handed over owned,
+    /// so `body` can store it without another reference count on the buffer's storage.
     ///
     /// - Throws: ``RESPParseError`` when the bytes are not valid RESP or exceed a limit. The
     ///   replies before the bad bytes have been handed to `body` and consumed.
-    public mutating func decodeAll(from buffer: inout ByteBuffer, _ body: (RESPToken) -> Void) throws(RESPParseError) {
+    public mutating func decodeAll(from buffer: inout ByteBuffer, _ body: (consuming RESPToken) -> Void) throws(RESPParseError) {
         guard buffer.readableBytes >= needAtLeast, buffer.readableBytes > 0 else { return }
         let limits = self.limits
         let snapshot = buffer

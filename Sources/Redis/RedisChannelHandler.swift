@@ -52,7 +52,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
         self.replies = []
         var failure: RESPParseError?
         do {
-            try decoder.decodeAll(from: &buffer) { token in
+            try decoder.decodeAll(from: &buffer) { (token: consuming RESPToken) in
                 if token.isPush {
                     deliver(&replies)
                     connection?.receivedPush(token)
@@ -81,7 +81,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     private func deliver(_ replies: inout [RESPToken]) {
         guard !replies.isEmpty, let connection else { return }
-        connection.receivedReplies(replies, completions: &completions)
+        connection.receivedReplies(&replies, completions: &completions)
         replies.removeAll(keepingCapacity: true)
     }
 

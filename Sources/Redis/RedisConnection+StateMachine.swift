@@ -133,7 +133,7 @@ extension RedisConnection {
         }
 
         /// Matches one reply (never a push frame) to the oldest owed request.
-        mutating func received(_ token: RESPToken, completions: inout [Completion]) -> ReceiveResult {
+        mutating func received(_ token: consuming RESPToken, completions: inout [Completion]) -> ReceiveResult {
             guard !entries.isEmpty else { return .unexpected }
             let head = entries.startIndex
             let owed = entries[head].repliesOwed
@@ -230,7 +230,7 @@ extension RedisConnection {
 
 extension RedisConnection.StateMachine.Completion {
     /// Resumes the continuation. Call outside any lock.
-    func resume() {
+    consuming func resume() {
         switch self {
         case .reply(let continuation, let token): continuation.resume(returning: token)
         case .batch(let continuation, let tokens): continuation.resume(returning: tokens)

@@ -250,15 +250,20 @@ public final class RedisConnection: Sendable {
     /// ``pipeline(_:timeout:)`` with the deadline given either way (the pool passes an absolute one).
     func pipeline(_ commands: [any RedisCommand], deadline: RequestDeadline) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
         guard !commands.isEmpty else { return [] }
-        let tokens = try await sendBatch(name: "PIPELINE", count: commands.count, deadline: deadline) { encoder in
+        var tokens = try await sendBatch(name: "PIPELINE", count: commands.count, deadline: deadline) { encoder in
             for command in commands { command.encode(into: &encoder) }
         }
-        // Indexing, not `zip(commands, tokens)`: a command (an existential) is only looked at
-        // for an error reply, rather than copied out and destroyed for every reply.
+        // Not `zip(commands, tokens).map`: a command (an existential) is only looked at for an
+        // error reply rather than copied and destroyed for every reply, and each token is moved
+        // from `tokens` into its result rather than copied (a contended reference count on the
+        // read buffer all replies share) and released with `tokens`.
         var results: [Result<RESPToken, RedisError>] = []
         results.reserveCapacity(tokens.count)
-        for index in tokens.indices where index < commands.count {
-            let token = tokens[index]
+        tokens.reverse()
+        var index = -1
+        while let token = tokens.popLast() {
+            index += 1
+            guard index < commands.count else { break }
             if token.isError {
                 let name = type(of: commands[index]).name
                 if let error = token.serverError(command: name) {
@@ -391,22 +396,28 @@ public final class RedisConnection: Sendable {
 
     // MARK: Events from the channel handler (on the event loop)
 
-    func receivedReplies(_ tokens: [RESPToken], completions: inout [StateMachine.Completion]) {
+    /// Matches `tokens` to the requests owed, in order. Tokens are moved out of the array (it is
+    /// left empty, or holding what followed an unexpected reply), and completions out of
+    /// `completions`: all tokens of a read share one buffer whose reference count the callers'
+    /// threads are changing too, so each copy and release here is a contended atomic.
+    func receivedReplies(_ tokens: inout [RESPToken], completions: inout [StateMachine.Completion]) {
         if routesEverythingToPushHandler.load(ordering: .relaxed) {
             for token in tokens { receivedPush(token) }
+            tokens.removeAll(keepingCapacity: true)
             return
         }
         var result = StateMachine.ReceiveResult.delivered
         let now = NIODeadline.now()
+        tokens.reverse()
         state.withLock { machine in
             machine.noteReplyProgress(at: now)
-            for token in tokens {
+            while let token = tokens.popLast() {
                 result = machine.received(token, completions: &completions)
                 if result == .unexpected { break }
             }
         }
-        for completion in completions { completion.resume() }
-        completions.removeAll(keepingCapacity: true)
+        completions.reverse()
+        while let completion = completions.popLast() { completion.resume() }
         switch result {
         case .delivered: break
         case .drained: channel.close(promise: nil)
