@@ -329,11 +329,19 @@ public final class RedisConnection: Sendable {
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
         let started = NIODeadline.now()
         let deadline = deadline.resolved(started: started)
+        // The batch is encoded before taking the connection's lock and copied in under it: the
+        // lock is contended (the event loop takes it for every read), and encoding many
+        // commands held it for microseconds.
+        var batch = RESPCommandEncoder(buffer: channel.allocator.buffer(capacity: 64 * count))
+        encode(&batch)
+        let bytes = batch.buffer
         do {
             let tokens = try await withTaskCancellationHandler {
                 try await withUnsafeThrowingContinuation { (continuation: StateMachine.BatchContinuation) in
                     let action = state.withLock {
-                        $0.enqueue(id: id, replies: count, deadline: deadline, receiver: .batch(continuation), encode: encode)
+                        $0.enqueue(id: id, replies: count, deadline: deadline, receiver: .batch(continuation)) { encoder in
+                            encoder.buffer.writeImmutableBuffer(bytes)
+                        }
                     }
                     perform(action, failing: { continuation.resume(throwing: $0) })
                     if Task.isCancelled { cancel(id) }
