@@ -81,30 +81,35 @@ final class RedisConnectionPool: Sendable {
     /// connection if the pool may grow). Synchronous, so the common case, a free slot, costs no
     /// async call; a queued caller then awaits ``waitForLease(_:)``.
     func startLease(deadline: NIODeadline, now: NIODeadline) throws(RedisError) -> LeaseStart {
-        let (action, lease, waiterID, configuration, failure) = storage.withLock {
-            storage -> (StateMachine.LeaseAction, Lease?, WaiterID, RedisConnectionConfiguration?, RedisError?) in
+        // The lock returns one small enum: a tuple carrying an optional configuration (a large
+        // struct) was copied and destroyed on every lease.
+        enum Decision {
+            case leased(Lease)
+            case wait(WaiterID, connect: (ConnectionID, RedisConnectionConfiguration)?)
+            case fail(RedisError)
+        }
+        let decision = storage.withLock { storage -> Decision in
             storage.nextWaiterID &+= 1
             let waiterID = storage.nextWaiterID
-            let action = storage.machine.lease(waiter: waiterID, deadline: deadline, now: now)
-            switch action {
+            switch storage.machine.lease(waiter: waiterID, deadline: deadline, now: now) {
             case .use(let id):
-                return (action, storage.connections[id].map { Lease(slot: id, connection: $0) }, waiterID, nil, nil)
-            case .wait(connect: .some):
-                return (action, nil, waiterID, storage.connectionConfiguration, nil)
+                guard let connection = storage.connections[id] else { return .fail(RedisError(.connectionClosed)) }
+                return .leased(Lease(slot: id, connection: connection))
+            case .wait(connect: .some(let id)):
+                return .wait(waiterID, connect: (id, storage.connectionConfiguration))
             case .wait(connect: .none):
-                return (action, nil, waiterID, nil, nil)
+                return .wait(waiterID, connect: nil)
             case .fail(let code):
-                return (action, nil, waiterID, nil, storage.error(for: code))
+                return .fail(storage.error(for: code))
             }
         }
-        switch action {
-        case .use:
-            if let lease { return .leased(lease) }
-            throw RedisError(.connectionClosed)
-        case .fail(let code):
-            throw failure ?? RedisError(code)
-        case .wait(let connect):
-            if let connect, let configuration { work.yield(.connect(connect, configuration)) }
+        switch decision {
+        case .leased(let lease):
+            return .leased(lease)
+        case .fail(let error):
+            throw error
+        case .wait(let waiterID, let connect):
+            if let (id, configuration) = connect { work.yield(.connect(id, configuration)) }
             return .waiting(waiterID)
         }
     }
