@@ -27,8 +27,7 @@ public struct RESPCommandEncoder: Sendable {
     public mutating func encode<each Argument: RESPArgument>(_ name: StaticString, _ arguments: repeat each Argument) {
         var count = 1
         for argument in repeat each arguments { count += argument.respArgumentCount }
-        writeArrayHeader(count)
-        writeBulk(name)
+        writeCommandHeader(count, name)
         for argument in repeat each arguments { argument.encode(into: &self) }
     }
 
@@ -40,22 +39,64 @@ public struct RESPCommandEncoder: Sendable {
         for argument in arguments { argument.encode(into: &self) }
     }
 
+    // Every write below reserves its whole frame once and fills it through one pointer. Each
+    // `ByteBuffer` call costs a uniqueness check, a capacity check and runtime exclusivity
+    // checks on its storage, so a bulk string written piecewise (marker, digits, CRLF, payload,
+    // CRLF) paid for them five times; see docs/profiling.md.
+
     /// Writes `*count\r\n`.
     @inlinable
     public mutating func writeArrayHeader(_ count: Int) {
-        buffer.writeInteger(UInt8(ascii: "*"))
-        writeDecimal(count)
-        buffer.writeInteger(UInt16(0x0D0A))
+        let digits = Self.decimalDigitCount(count)
+        let total = digits + 3
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            let base = out.baseAddress!
+            Self.put(header: UInt8(ascii: "*"), count, digits: digits, at: base)
+            return total
+        }
+    }
+
+    /// Writes `*count\r\n` followed by the bulk string `name`, in one write.
+    @inlinable
+    mutating func writeCommandHeader(_ count: Int, _ name: StaticString) {
+        name.withUTF8Buffer { name in
+            let countDigits = Self.decimalDigitCount(count)
+            let length = name.count
+            let lengthDigits = Self.decimalDigitCount(length)
+            let total = countDigits + 3 + lengthDigits + 3 + length + 2
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+                let base = out.baseAddress!
+                var offset = Self.put(header: UInt8(ascii: "*"), count, digits: countDigits, at: base)
+                offset += Self.put(header: UInt8(ascii: "$"), length, digits: lengthDigits, at: base + offset)
+                if let address = name.baseAddress { (base + offset).copyMemory(from: address, byteCount: length) }
+                Self.putCRLF(at: base + offset + length)
+                return total
+            }
+        }
     }
 
     /// Writes a bulk string from raw bytes.
     @inlinable
     public mutating func writeBulk(_ bytes: some Collection<UInt8>) {
-        buffer.writeInteger(UInt8(ascii: "$"))
-        writeDecimal(bytes.count)
-        buffer.writeInteger(UInt16(0x0D0A))
-        buffer.writeBytes(bytes)
-        buffer.writeInteger(UInt16(0x0D0A))
+        let length = bytes.count
+        let digits = Self.decimalDigitCount(length)
+        let total = digits + 3 + length + 2
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            let base = out.baseAddress!
+            let offset = Self.put(header: UInt8(ascii: "$"), length, digits: digits, at: base)
+            let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
+                if let address = source.baseAddress { (base + offset).copyMemory(from: address, byteCount: length) }
+            }
+            if copied == nil {
+                var index = offset
+                for byte in bytes {
+                    base.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
+                    index += 1
+                }
+            }
+            Self.putCRLF(at: base + offset + length)
+            return total
+        }
     }
 
     /// Writes a bulk string from a static string (command names and option keywords).
@@ -67,53 +108,97 @@ public struct RESPCommandEncoder: Sendable {
     /// Writes a bulk string from a String's UTF-8 bytes.
     @inlinable
     public mutating func writeBulk(_ string: String) {
-        buffer.writeInteger(UInt8(ascii: "$"))
-        writeDecimal(string.utf8.count)
-        buffer.writeInteger(UInt16(0x0D0A))
-        buffer.writeString(string)
-        buffer.writeInteger(UInt16(0x0D0A))
+        let length = string.utf8.count
+        let digits = Self.decimalDigitCount(length)
+        let total = digits + 3 + length + 2
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            let base = out.baseAddress!
+            let offset = Self.put(header: UInt8(ascii: "$"), length, digits: digits, at: base)
+            let copied: Void? = string.utf8.withContiguousStorageIfAvailable { source in
+                if let address = source.baseAddress { (base + offset).copyMemory(from: address, byteCount: length) }
+            }
+            if copied == nil {
+                var index = offset
+                for byte in string.utf8 {
+                    base.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
+                    index += 1
+                }
+            }
+            Self.putCRLF(at: base + offset + length)
+            return total
+        }
     }
 
     /// Writes a bulk string from a buffer's readable bytes.
     @inlinable
     public mutating func writeBulk(_ bytes: ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "$"))
-        writeDecimal(bytes.readableBytes)
-        buffer.writeInteger(UInt16(0x0D0A))
-        buffer.writeImmutableBuffer(bytes)
-        buffer.writeInteger(UInt16(0x0D0A))
+        let length = bytes.readableBytes
+        let digits = Self.decimalDigitCount(length)
+        let total = digits + 3 + length + 2
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            let base = out.baseAddress!
+            let offset = Self.put(header: UInt8(ascii: "$"), length, digits: digits, at: base)
+            bytes.withUnsafeReadableBytes { source in
+                if let address = source.baseAddress { (base + offset).copyMemory(from: address, byteCount: length) }
+            }
+            Self.putCRLF(at: base + offset + length)
+            return total
+        }
     }
 
     /// Writes an integer as a bulk string of its decimal digits.
     @inlinable
     public mutating func writeBulk(_ value: Int) {
-        let digits = Self.decimalDigitCount(value)
-        buffer.writeInteger(UInt8(ascii: "$"))
-        writeDecimal(digits)
-        buffer.writeInteger(UInt16(0x0D0A))
-        writeDecimal(value)
-        buffer.writeInteger(UInt16(0x0D0A))
+        let length = Self.decimalDigitCount(value)
+        let digits = Self.decimalDigitCount(length)
+        let total = digits + 3 + length + 2
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            let base = out.baseAddress!
+            let offset = Self.put(header: UInt8(ascii: "$"), length, digits: digits, at: base)
+            Self.put(decimal: value, digits: length, at: base + offset)
+            Self.putCRLF(at: base + offset + length)
+            return total
+        }
     }
 
     /// Writes a decimal integer with no allocation.
     @inlinable
     public mutating func writeDecimal(_ value: Int) {
-        if value >= 0, value < 10 {
-            buffer.writeInteger(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
-            return
-        }
         let count = Self.decimalDigitCount(value)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pointer in
-            var magnitude = value.magnitude
-            var index = count - 1
-            repeat {
-                pointer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-                index -= 1
-            } while magnitude > 0
-            if value < 0 { pointer[0] = UInt8(ascii: "-") }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { out in
+            Self.put(decimal: value, digits: count, at: out.baseAddress!)
             return count
         }
+    }
+
+    /// Stores `marker`, the decimal `value` (`digits` long) and CRLF at `pointer`; returns the
+    /// bytes stored.
+    @inlinable @inline(__always) @discardableResult
+    static func put(header marker: UInt8, _ value: Int, digits: Int, at pointer: UnsafeMutableRawPointer) -> Int {
+        pointer.storeBytes(of: marker, as: UInt8.self)
+        put(decimal: value, digits: digits, at: pointer + 1)
+        putCRLF(at: pointer + 1 + digits)
+        return digits + 3
+    }
+
+    /// Stores `\r\n` at `pointer`.
+    @inlinable @inline(__always)
+    static func putCRLF(at pointer: UnsafeMutableRawPointer) {
+        pointer.storeBytes(of: UInt8(ascii: "\r"), as: UInt8.self)
+        pointer.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: 1, as: UInt8.self)
+    }
+
+    /// Stores the decimal digits of `value` (`digits` bytes, a leading `-` included) at `pointer`.
+    @inlinable @inline(__always)
+    static func put(decimal value: Int, digits: Int, at pointer: UnsafeMutableRawPointer) {
+        var magnitude = value.magnitude
+        var index = digits - 1
+        repeat {
+            pointer.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10), toByteOffset: index, as: UInt8.self)
+            magnitude /= 10
+            index -= 1
+        } while magnitude > 0
+        if value < 0 { pointer.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self) }
     }
 
     @inlinable

@@ -8,19 +8,44 @@ public import NIOCore
 public struct RESPToken: Hashable, Sendable {
     /// The value's wire bytes, from its type marker to its final CRLF.
     public let bytes: ByteBuffer
+    /// The RESP type marker of this token (the first byte of `bytes`), kept so that checks such
+    /// as ``isError`` and ``isPush`` need not read the buffer's storage.
+    let typeByte: UInt8
 
     init(validated bytes: ByteBuffer) {
         self.bytes = bytes
+        self.typeByte = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) ?? 0
     }
 
-    /// The RESP type marker of this token (the first byte).
-    var typeByte: UInt8 { bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) ?? 0 }
+    /// A token whose first byte, `typeByte`, the caller already read.
+    init(validated bytes: ByteBuffer, typeByte: UInt8) {
+        self.bytes = bytes
+        self.typeByte = typeByte
+    }
 
     /// Whether this token is a RESP3 push frame (out-of-band data, not a reply to a command).
     public var isPush: Bool { typeByte == RESPTypeByte.push }
 
     /// Whether this token is an error (simple or bulk): the server refused the command.
     public var isError: Bool { typeByte == RESPTypeByte.simpleError || typeByte == RESPTypeByte.bulkError }
+
+    /// Whether the value is null: RESP3 `_`, or RESP2's `$-1` or `*-1`; the same as
+    /// `value == .null` but, for those types, without reading the bytes.
+    public var isNull: Bool {
+        switch typeByte {
+        case RESPTypeByte.null:
+            return true
+        case RESPTypeByte.bulkString, RESPTypeByte.array:
+            // `$-1\r\n` and `*-1\r\n` are 5 bytes. A validated bulk string is at least 6
+            // (`$0\r\n\r\n`); an array is 4 (`*0\r\n`) or at least 7 (`*1\r\n` and an element).
+            return bytes.readableBytes == 5
+        case RESPTypeByte.attribute:
+            if case .null = value { return true }
+            return false
+        default:
+            return false
+        }
+    }
 
     /// The attribute map sent ahead of the value, when the server sent one.
     public var attributes: Map? {
@@ -165,16 +190,24 @@ struct Cursor: Hashable, Sendable {
 
     /// Reads a type marker and its header line; returns the header's integer (0 if not numeric).
     mutating func header() -> (Int, UInt8)? {
-        guard let type = remaining.readInteger(as: UInt8.self) else { return nil }
-        switch type {
-        case RESPTypeByte.bulkString, RESPTypeByte.bulkError, RESPTypeByte.verbatimString, RESPTypeByte.array,
-            RESPTypeByte.set, RESPTypeByte.push, RESPTypeByte.map, RESPTypeByte.attribute:
-            let line = readLine()
-            let length = line.withUnsafeReadableBytes { RESPScanner.parseInteger($0) } ?? 0
-            return (length, type)
-        default:
-            return (0, type)
+        // One read of the storage for the marker and the line (each ByteBuffer call costs
+        // runtime exclusivity checks; see docs/profiling.md).
+        let header: (length: Int, type: UInt8, consumed: Int)? = remaining.withUnsafeReadableBytes { bytes in
+            guard let type = bytes.first else { return nil }
+            switch type {
+            case RESPTypeByte.bulkString, RESPTypeByte.bulkError, RESPTypeByte.verbatimString, RESPTypeByte.array,
+                RESPTypeByte.set, RESPTypeByte.push, RESPTypeByte.map, RESPTypeByte.attribute:
+                var end = 1
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\r") { end += 1 }
+                let length = RESPScanner.parseInteger(UnsafeRawBufferPointer(rebasing: bytes[1..<end])) ?? 0
+                return (length, type, min(end + 2, bytes.count))
+            default:
+                return (0, type, 1)
+            }
         }
+        guard let header else { return nil }
+        remaining.moveReaderIndex(forwardBy: header.consumed)
+        return (header.length, header.type)
     }
 
     /// The rest of a line-typed value without its CRLF.
@@ -197,12 +230,14 @@ struct Cursor: Hashable, Sendable {
 
     /// Slices off the next complete value.
     mutating func next() -> RESPToken? {
-        let outcome: RESPScanner.Outcome? = remaining.withUnsafeReadableBytes { bytes in
+        let outcome: (RESPScanner.Outcome, UInt8)? = remaining.withUnsafeReadableBytes { bytes in
             var scanner = RESPScanner(bytes: bytes, limits: .unbounded)
-            return try? scanner.scan()
+            guard let outcome = try? scanner.scan() else { return nil }
+            return (outcome, bytes.first ?? 0)
         }
-        guard case .complete(let end) = outcome, let slice = remaining.readSlice(length: end) else { return nil }
-        return RESPToken(validated: slice)
+        guard let (outcome, type) = outcome, case .complete(let end) = outcome, let slice = remaining.readSlice(length: end)
+        else { return nil }
+        return RESPToken(validated: slice, typeByte: type)
     }
 }
 

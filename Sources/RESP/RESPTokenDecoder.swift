@@ -48,4 +48,46 @@ public struct RESPTokenDecoder: Sendable {
             return RESPToken(validated: slice)
         }
     }
+
+    /// Decodes every complete reply at the front of `buffer`, handing each to `body` in order.
+    ///
+    /// The same as calling ``decode(from:)`` until it returns nil, but the buffer's storage is
+    /// read once for all the replies rather than once per reply. Each token is handed over owned,
+    /// so `body` can store it without another reference count on the buffer's storage.
+    ///
+    /// - Throws: ``RESPParseError`` when the bytes are not valid RESP or exceed a limit. The
+    ///   replies before the bad bytes have been handed to `body` and consumed.
+    public mutating func decodeAll(from buffer: inout ByteBuffer, _ body: (consuming RESPToken) -> Void) throws(RESPParseError) {
+        guard buffer.readableBytes >= needAtLeast, buffer.readableBytes > 0 else { return }
+        let limits = self.limits
+        let snapshot = buffer
+        var consumed = 0
+        var needed = 0
+        var failure: RESPParseError?
+        snapshot.withUnsafeReadableBytes { bytes in
+            while consumed < bytes.count {
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+                var scanner = RESPScanner(bytes: rest, limits: limits)
+                let outcome: RESPScanner.Outcome
+                do throws(RESPParseError) {
+                    outcome = try scanner.scan()
+                } catch {
+                    failure = error
+                    return
+                }
+                switch outcome {
+                case .incomplete(let needAtLeast):
+                    needed = needAtLeast
+                    return
+                case .complete(let end):
+                    let slice = snapshot.getSlice(at: snapshot.readerIndex + consumed, length: end)!
+                    consumed += end
+                    body(RESPToken(validated: slice, typeByte: rest[0]))
+                }
+            }
+        }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        if let failure { throw failure }
+        needAtLeast = needed
+    }
 }

@@ -44,21 +44,32 @@ final class RedisChannelHandler: ChannelInboundHandler {
         } else {
             buffer = bytes
         }
+        // The decoder and the reply list are worked on as locals and stored back once: every
+        // access to a stored property of a class is checked for exclusivity at run time, which
+        // per reply cost more than the decoding (see docs/profiling.md).
+        var decoder = self.decoder
+        var replies = self.replies
+        self.replies = []
+        var failure: RESPParseError?
         do {
-            while let token = try decoder.decode(from: &buffer) {
+            try decoder.decodeAll(from: &buffer) { (token: consuming RESPToken) in
                 if token.isPush {
-                    deliver()
+                    deliver(&replies)
                     connection?.receivedPush(token)
                 } else {
                     replies.append(token)
                 }
             }
         } catch {
-            deliver()
-            fail(context: context, RedisError(.protocolError, underlying: error))
+            failure = error
+        }
+        self.decoder = decoder
+        deliver(&replies)
+        self.replies = replies
+        if let failure {
+            fail(context: context, RedisError(.protocolError, underlying: failure))
             return
         }
-        deliver()
         if buffer.readableBytes > 0 {
             // Tokens handed out share this storage; copy the partial tail so appending to it later
             // does not copy the whole read.
@@ -68,9 +79,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
         }
     }
 
-    private func deliver() {
+    private func deliver(_ replies: inout [RESPToken]) {
         guard !replies.isEmpty, let connection else { return }
-        connection.receivedReplies(replies, completions: &completions)
+        connection.receivedReplies(&replies, completions: &completions)
         replies.removeAll(keepingCapacity: true)
     }
 

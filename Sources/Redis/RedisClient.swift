@@ -157,20 +157,20 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     /// - Parameter timeout: covers waiting for a connection and the round trip; defaults to the
     ///   configuration's `commandTimeout`.
     public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount?) async throws(RedisError) -> Command.Response {
-        let budget = timeout ?? pool.connectionConfiguration.commandTimeout
-        let deadline = NIODeadline.now() + budget
-        let lease = try await leaseNaming(Command.name, deadline: deadline)
+        let now = NIODeadline.now()
+        let deadline = now + (timeout ?? pool.connectionConfiguration.commandTimeout)
+        let lease = try await lease(naming: Command.name, deadline: deadline, now: now)
         defer { pool.release(lease) }
-        return try await lease.connection.send(command, timeout: remaining(until: deadline, budget: budget))
+        return try await lease.connection.send(command, deadline: .by(deadline))
     }
 
     /// Sends several commands in one round trip on one pooled connection.
     public func pipeline(_ commands: [any RedisCommand], timeout: TimeAmount?) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
-        let budget = timeout ?? pool.connectionConfiguration.commandTimeout
-        let deadline = NIODeadline.now() + budget
-        let lease = try await leaseNaming("PIPELINE", deadline: deadline)
+        let now = NIODeadline.now()
+        let deadline = now + (timeout ?? pool.connectionConfiguration.commandTimeout)
+        let lease = try await lease(naming: "PIPELINE", deadline: deadline, now: now)
         defer { pool.release(lease) }
-        return try await lease.connection.pipeline(commands, timeout: remaining(until: deadline, budget: budget))
+        return try await lease.connection.pipeline(commands, deadline: .by(deadline))
     }
 
     /// Opens a connection of its own (outside the pool) for commands that change connection
@@ -207,15 +207,18 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         (pool.poolConfiguration.initialBackoff, pool.poolConfiguration.maximumBackoff)
     }
 
-    private func leaseNaming(_ command: String, deadline: NIODeadline) async throws(RedisError) -> RedisConnectionPool.Lease {
+    /// Leases a pooled connection; a failure names `command`. A free slot is taken without
+    /// suspending (no async frame, no continuation); only a caller that must queue awaits.
+    /// The connection then gets `deadline` itself, but never less than a millisecond.
+    @inline(__always)
+    private func lease(naming command: String, deadline: NIODeadline, now: NIODeadline) async throws(RedisError) -> RedisConnectionPool.Lease {
         do {
-            return try await pool.lease(deadline: deadline)
+            switch try pool.startLease(deadline: deadline, now: now) {
+            case .leased(let lease): return lease
+            case .waiting(let waiterID): return try await pool.waitForLease(waiterID)
+            }
         } catch {
             throw error.naming(command: command)
         }
-    }
-
-    private func remaining(until deadline: NIODeadline, budget: TimeAmount) -> TimeAmount {
-        max(deadline - NIODeadline.now(), .milliseconds(1))
     }
 }

@@ -103,7 +103,7 @@ extension Bool: RESPDecodable {
 extension Optional: RESPDecodable where Wrapped: RESPDecodable {
     /// nil for a null reply, otherwise the wrapped type.
     public init(fromRESP token: RESPToken) throws(RedisError) {
-        if case .null = token.value {
+        if token.isNull {
             self = .none
         } else {
             self = .some(try Wrapped(fromRESP: token))

@@ -16,7 +16,8 @@ extension RedisConnection {
         /// Who receives the reply (or replies) of one queued request.
         enum Receiver {
             case single(ReplyContinuation)
-            case batch(BatchContinuation, [RESPToken])
+            /// Several replies, gathered in `batchReplies` while the request is at the head.
+            case batch(BatchContinuation)
         }
 
         struct Entry {
@@ -43,6 +44,10 @@ extension RedisConnection {
         }
 
         private var entries = CircularBuffer<Entry>(initialCapacity: 64)
+        /// The replies received so far for the batch at the head of the queue. Replies arrive in
+        /// order, so only the head request can be receiving; keeping its array here rather than in
+        /// its `Receiver` spares taking the array out of the enum and putting it back per reply.
+        private var batchReplies: [RESPToken] = []
         private var encoder: RESPCommandEncoder
         private let allocator: ByteBufferAllocator
         private var flushScheduled = false
@@ -128,23 +133,25 @@ extension RedisConnection {
         }
 
         /// Matches one reply (never a push frame) to the oldest owed request.
-        mutating func received(_ token: RESPToken, completions: inout [Completion]) -> ReceiveResult {
+        mutating func received(_ token: consuming RESPToken, completions: inout [Completion]) -> ReceiveResult {
             guard !entries.isEmpty else { return .unexpected }
-            entries[entries.startIndex].repliesOwed -= 1
-            let done = entries[entries.startIndex].repliesOwed == 0
-            switch entries[entries.startIndex].receiver {
+            let head = entries.startIndex
+            let owed = entries[head].repliesOwed
+            entries[head].repliesOwed = owed - 1
+            let done = owed == 1
+            switch entries[head].receiver {
             case .single(let continuation):
                 completions.append(.reply(continuation, token))
-            case .batch(let continuation, var tokens):
-                entries[entries.startIndex].receiver = nil  // drop the array's second reference
-                tokens.append(token)
+            case .batch(let continuation):
+                if batchReplies.isEmpty { batchReplies.reserveCapacity(owed) }
+                batchReplies.append(token)
                 if done {
-                    completions.append(.batch(continuation, tokens))
-                } else {
-                    entries[entries.startIndex].receiver = .batch(continuation, tokens)
+                    completions.append(.batch(continuation, batchReplies))
+                    batchReplies = []
                 }
             case nil:
-                break
+                // Abandoned: its replies are dropped, including any gathered before it was.
+                if done, !batchReplies.isEmpty { batchReplies = [] }
             }
             if done { entries.removeFirst() }
             return draining && entries.isEmpty ? .drained : .delivered
@@ -208,13 +215,14 @@ extension RedisConnection {
             while let entry = entries.popFirst() {
                 if let receiver = entry.receiver { completions.append(Self.failure(receiver, error)) }
             }
+            batchReplies = []
             encoder.buffer.clear()
         }
 
         private static func failure(_ receiver: Receiver, _ error: RedisError) -> Completion {
             switch receiver {
             case .single(let continuation): .failReply(continuation, error)
-            case .batch(let continuation, _): .failBatch(continuation, error)
+            case .batch(let continuation): .failBatch(continuation, error)
             }
         }
     }
@@ -222,7 +230,7 @@ extension RedisConnection {
 
 extension RedisConnection.StateMachine.Completion {
     /// Resumes the continuation. Call outside any lock.
-    func resume() {
+    consuming func resume() {
         switch self {
         case .reply(let continuation, let token): continuation.resume(returning: token)
         case .batch(let continuation, let tokens): continuation.resume(returning: tokens)

@@ -225,7 +225,13 @@ public final class RedisConnection: Sendable {
     /// - Throws: ``RedisError``: the server's error reply, `timeout`, `cancelled`, or
     ///   `connectionClosed` if the connection broke first.
     public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount? = nil) async throws(RedisError) -> Command.Response {
-        let token = try await sendToken(name: Command.name, timeout: timeout) { command.encode(into: &$0) }
+        try await send(command, deadline: .after(timeout ?? configuration.commandTimeout))
+    }
+
+    /// ``send(_:timeout:)`` with the deadline given either way (the pool passes an absolute one).
+    @inline(__always)
+    func send<Command: RedisCommand>(_ command: Command, deadline: RequestDeadline) async throws(RedisError) -> Command.Response {
+        let token = try await sendToken(name: Command.name, deadline: deadline) { command.encode(into: &$0) }
         if token.isError, let error = token.serverError(command: Command.name) {
             metrics.recordError(Command.name, code: error.code)
             throw error
@@ -238,24 +244,65 @@ public final class RedisConnection: Sendable {
     /// The whole batch shares one deadline. A server error fails only its own command's result;
     /// a timeout, cancellation or broken connection fails the batch.
     public func pipeline(_ commands: [any RedisCommand], timeout: TimeAmount? = nil) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
+        try await pipeline(commands, deadline: .after(timeout ?? configuration.commandTimeout))
+    }
+
+    /// ``pipeline(_:timeout:)`` with the deadline given either way (the pool passes an absolute one).
+    func pipeline(_ commands: [any RedisCommand], deadline: RequestDeadline) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
         guard !commands.isEmpty else { return [] }
-        let tokens = try await sendBatch(name: "PIPELINE", count: commands.count, timeout: timeout) { encoder in
+        var tokens = try await sendBatch(name: "PIPELINE", count: commands.count, deadline: deadline) { encoder in
             for command in commands { command.encode(into: &encoder) }
         }
-        return zip(commands, tokens).map { command, token in
-            if token.isError, let error = token.serverError(command: type(of: command).name) {
-                metrics.recordError(type(of: command).name, code: error.code)
-                return .failure(error)
+        // Not `zip(commands, tokens).map`: a command (an existential) is only looked at for an
+        // error reply rather than copied and destroyed for every reply, and each token is moved
+        // from `tokens` into its result rather than copied (a contended reference count on the
+        // read buffer all replies share) and released with `tokens`.
+        var results: [Result<RESPToken, RedisError>] = []
+        results.reserveCapacity(tokens.count)
+        tokens.reverse()
+        var index = -1
+        while let token = tokens.popLast() {
+            index += 1
+            guard index < commands.count else { break }
+            if token.isError {
+                let name = type(of: commands[index]).name
+                if let error = token.serverError(command: name) {
+                    metrics.recordError(name, code: error.code)
+                    results.append(.failure(error))
+                    continue
+                }
             }
-            return .success(token)
+            results.append(.success(token))
+        }
+        return results
+    }
+
+    /// When a request times out.
+    enum RequestDeadline {
+        /// This long after the request is queued.
+        case after(TimeAmount)
+        /// At this instant, but no sooner than a millisecond after the request is queued: a pooled
+        /// command whose wait for a connection used up its budget still gets its chance.
+        case by(NIODeadline)
+
+        func resolved(started: NIODeadline) -> NIODeadline {
+            switch self {
+            case .after(let timeout): started + timeout
+            case .by(let deadline): max(deadline, started + .milliseconds(1))
+            }
         }
     }
 
     /// Sends a command written by `encode` that expects one reply; returns the raw reply.
     func sendToken(name: String, timeout: TimeAmount?, encode: (inout RESPCommandEncoder) -> Void) async throws(RedisError) -> RESPToken {
+        try await sendToken(name: name, deadline: .after(timeout ?? configuration.commandTimeout), encode: encode)
+    }
+
+    /// Sends a command written by `encode` that expects one reply; returns the raw reply.
+    func sendToken(name: String, deadline: RequestDeadline, encode: (inout RESPCommandEncoder) -> Void) async throws(RedisError) -> RESPToken {
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
         let started = NIODeadline.now()
-        let deadline = started + (timeout ?? configuration.commandTimeout)
+        let deadline = deadline.resolved(started: started)
         do {
             let token = try await withTaskCancellationHandler {
                 try await withUnsafeThrowingContinuation { (continuation: StateMachine.ReplyContinuation) in
@@ -278,17 +325,23 @@ public final class RedisConnection: Sendable {
     }
 
     /// Sends `count` commands written by `encode` as one request; returns their raw replies.
-    func sendBatch(name: String, count: Int, timeout: TimeAmount?, encode: (inout RESPCommandEncoder) -> Void) async throws(RedisError) -> [RESPToken] {
+    func sendBatch(name: String, count: Int, deadline: RequestDeadline, encode: (inout RESPCommandEncoder) -> Void) async throws(RedisError) -> [RESPToken] {
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
         let started = NIODeadline.now()
-        let deadline = started + (timeout ?? configuration.commandTimeout)
+        let deadline = deadline.resolved(started: started)
+        // The batch is encoded before taking the connection's lock and copied in under it: the
+        // lock is contended (the event loop takes it for every read), and encoding many
+        // commands held it for microseconds.
+        var batch = RESPCommandEncoder(buffer: channel.allocator.buffer(capacity: 64 * count))
+        encode(&batch)
+        let bytes = batch.buffer
         do {
             let tokens = try await withTaskCancellationHandler {
                 try await withUnsafeThrowingContinuation { (continuation: StateMachine.BatchContinuation) in
-                    var initial: [RESPToken] = []
-                    initial.reserveCapacity(count)
                     let action = state.withLock {
-                        $0.enqueue(id: id, replies: count, deadline: deadline, receiver: .batch(continuation, initial), encode: encode)
+                        $0.enqueue(id: id, replies: count, deadline: deadline, receiver: .batch(continuation)) { encoder in
+                            encoder.buffer.writeImmutableBuffer(bytes)
+                        }
                     }
                     perform(action, failing: { continuation.resume(throwing: $0) })
                     if Task.isCancelled { cancel(id) }
@@ -351,22 +404,28 @@ public final class RedisConnection: Sendable {
 
     // MARK: Events from the channel handler (on the event loop)
 
-    func receivedReplies(_ tokens: [RESPToken], completions: inout [StateMachine.Completion]) {
+    /// Matches `tokens` to the requests owed, in order. Tokens are moved out of the array (it is
+    /// left empty, or holding what followed an unexpected reply), and completions out of
+    /// `completions`: all tokens of a read share one buffer whose reference count the callers'
+    /// threads are changing too, so each copy and release here is a contended atomic.
+    func receivedReplies(_ tokens: inout [RESPToken], completions: inout [StateMachine.Completion]) {
         if routesEverythingToPushHandler.load(ordering: .relaxed) {
             for token in tokens { receivedPush(token) }
+            tokens.removeAll(keepingCapacity: true)
             return
         }
         var result = StateMachine.ReceiveResult.delivered
         let now = NIODeadline.now()
+        tokens.reverse()
         state.withLock { machine in
             machine.noteReplyProgress(at: now)
-            for token in tokens {
+            while let token = tokens.popLast() {
                 result = machine.received(token, completions: &completions)
                 if result == .unexpected { break }
             }
         }
-        for completion in completions { completion.resume() }
-        completions.removeAll(keepingCapacity: true)
+        completions.reverse()
+        while let completion = completions.popLast() { completion.resume() }
         switch result {
         case .delivered: break
         case .drained: channel.close(promise: nil)

@@ -103,14 +103,18 @@ extension RedisConnectionPool {
 
         /// Returns an in-flight slot. Hands it to the oldest waiter if one is queued.
         mutating func release(_ id: ConnectionID, now: NIODeadline) -> Action? {
-            guard case .ready(let inFlight, let lastActive) = slots[id] else { return nil }
-            let pingReturned = pinging.remove(id) != nil && inFlight == 1
-            if !retiring.contains(id), let waiter = waiters.popFirst() {
-                slots[id] = .ready(inFlight: inFlight, lastActive: now)
+            // One hash of `id` on the common path: the slot is updated through its index, and the
+            // (usually empty) ping and retiring sets are not probed when empty.
+            guard let index = slots.index(forKey: id), case .ready(let inFlight, let lastActive) = slots.values[index]
+            else { return nil }
+            let pingReturned = !pinging.isEmpty && pinging.remove(id) != nil && inFlight == 1
+            let isRetiring = !retiring.isEmpty && retiring.contains(id)
+            if !isRetiring, let waiter = waiters.popFirst() {
+                slots.values[index] = .ready(inFlight: inFlight, lastActive: now)
                 return .handOver(waiter.id, id)
             }
-            slots[id] = .ready(inFlight: inFlight - 1, lastActive: pingReturned ? lastActive : now)
-            if inFlight - 1 == 0, isShuttingDown || retiring.contains(id) {
+            slots.values[index] = .ready(inFlight: inFlight - 1, lastActive: pingReturned ? lastActive : now)
+            if inFlight - 1 == 0, isShuttingDown || isRetiring {
                 return .close(removeSlot(id))
             }
             return nil
@@ -252,9 +256,10 @@ extension RedisConnectionPool {
             guard count > 0 else { return nil }
             for step in 0..<count {
                 let id = readyOrder[(roundRobin &+ step) % count]
-                if case .ready(let inFlight, _) = slots[id], inFlight < configuration.maximumInFlightPerConnection {
+                guard let index = slots.index(forKey: id) else { continue }
+                if case .ready(let inFlight, _) = slots.values[index], inFlight < configuration.maximumInFlightPerConnection {
                     roundRobin = (roundRobin &+ step &+ 1) % count
-                    slots[id] = .ready(inFlight: inFlight + 1, lastActive: now)
+                    slots.values[index] = .ready(inFlight: inFlight + 1, lastActive: now)
                     return id
                 }
             }

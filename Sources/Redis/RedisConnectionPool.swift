@@ -78,54 +78,73 @@ final class RedisConnectionPool: Sendable {
 
     // MARK: Leasing
 
-    /// Lends a connection with a free in-flight slot, waiting for one until `deadline` if needed.
-    func lease(deadline: NIODeadline) async throws(RedisError) -> Lease {
-        let now = NIODeadline.now()
-        let (action, lease, waiterID, configuration, failure) = storage.withLock {
-            storage -> (StateMachine.LeaseAction, Lease?, WaiterID, RedisConnectionConfiguration?, RedisError?) in
+    /// The first step of a lease, taken without suspending.
+    enum LeaseStart {
+        /// A connection had a free slot.
+        case leased(Lease)
+        /// The caller is queued: finish with ``RedisConnectionPool/waitForLease(_:)``.
+        case waiting(WaiterID)
+    }
+
+    /// Takes a connection with a free in-flight slot, or queues the caller for one (opening a
+    /// connection if the pool may grow). Synchronous, so the common case, a free slot, costs no
+    /// async call; a queued caller then awaits ``waitForLease(_:)``.
+    func startLease(deadline: NIODeadline, now: NIODeadline) throws(RedisError) -> LeaseStart {
+        // The lock returns one small enum: a tuple carrying an optional configuration (a large
+        // struct) was copied and destroyed on every lease.
+        enum Decision {
+            case leased(Lease)
+            case wait(WaiterID, connect: (ConnectionID, RedisConnectionConfiguration)?)
+            case fail(RedisError)
+        }
+        let decision = storage.withLock { storage -> Decision in
             storage.nextWaiterID &+= 1
             let waiterID = storage.nextWaiterID
-            let action = storage.machine.lease(waiter: waiterID, deadline: deadline, now: now)
-            switch action {
+            switch storage.machine.lease(waiter: waiterID, deadline: deadline, now: now) {
             case .use(let id):
-                return (action, storage.connections[id].map { Lease(slot: id, connection: $0) }, waiterID, nil, nil)
-            case .wait(connect: .some):
-                return (action, nil, waiterID, storage.connectionConfiguration, nil)
+                guard let connection = storage.connections[id] else { return .fail(RedisError(.connectionClosed)) }
+                return .leased(Lease(slot: id, connection: connection))
+            case .wait(connect: .some(let id)):
+                return .wait(waiterID, connect: (id, storage.connectionConfiguration))
             case .wait(connect: .none):
-                return (action, nil, waiterID, nil, nil)
+                return .wait(waiterID, connect: nil)
             case .fail(let code):
-                return (action, nil, waiterID, nil, storage.error(for: code))
+                return .fail(storage.error(for: code))
             }
         }
-        switch action {
-        case .use:
-            if let lease { return lease }
-            throw RedisError(.connectionClosed)
-        case .fail(let code):
-            throw failure ?? RedisError(code)
-        case .wait(let connect):
-            if let connect, let configuration { work.yield(.connect(connect, configuration)) }
-            do {
-                return try await withTaskCancellationHandler {
-                    try await withUnsafeThrowingContinuation { (continuation: WaiterContinuation) in
-                        let early = storage.withLock { storage -> Result<Lease, RedisError>? in
-                            if let outcome = storage.earlyOutcomes.removeValue(forKey: waiterID) { return outcome }
-                            storage.waiters[waiterID] = continuation
-                            return nil
-                        }
-                        if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
-                        if Task.isCancelled { cancelWaiter(waiterID) }
-                    }
-                } onCancel: {
-                    self.cancelWaiter(waiterID)
-                }
-            } catch {
-                throw (error as? RedisError) ?? RedisError(.cancelled)
-            }
+        switch decision {
+        case .leased(let lease):
+            return .leased(lease)
+        case .fail(let error):
+            throw error
+        case .wait(let waiterID, let connect):
+            if let (id, configuration) = connect { work.yield(.connect(id, configuration)) }
+            return .waiting(waiterID)
         }
     }
 
-    /// Returns the in-flight slot taken by ``lease(deadline:)``.
+    /// Waits for the connection handed to a queued caller (see ``startLease(deadline:now:)``).
+    func waitForLease(_ waiterID: WaiterID) async throws(RedisError) -> Lease {
+        do {
+            return try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { (continuation: WaiterContinuation) in
+                    let early = storage.withLock { storage -> Result<Lease, RedisError>? in
+                        if let outcome = storage.earlyOutcomes.removeValue(forKey: waiterID) { return outcome }
+                        storage.waiters[waiterID] = continuation
+                        return nil
+                    }
+                    if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
+                    if Task.isCancelled { cancelWaiter(waiterID) }
+                }
+            } onCancel: {
+                self.cancelWaiter(waiterID)
+            }
+        } catch {
+            throw (error as? RedisError) ?? RedisError(.cancelled)
+        }
+    }
+
+    /// Returns the in-flight slot taken by ``startLease(deadline:now:)``.
     func release(_ lease: Lease) {
         let now = NIODeadline.now()
         let action = storage.withLock { $0.machine.release(lease.slot, now: now) }

@@ -18,21 +18,29 @@ public struct RedisMetrics: Sendable {
     /// The label prefix of every instrument.
     public let prefix: String
     private let instruments: Instruments
+    /// False when the factory is swift-metrics' no-op one (the global factory before
+    /// `MetricsSystem.bootstrap`): every instrument would discard what it is given, so command
+    /// outcomes are not timed or looked up at all. Instruments are bound to their factory when
+    /// made, so a later bootstrap would not reach them either.
+    private let recordsCommands: Bool
 
     /// Creates the instruments under `prefix`, from `factory` (the bootstrapped global one by
     /// default; pass another to keep several clients' metrics apart, or in tests).
     public init(prefix: String = "redis", factory: any MetricsFactory = MetricsSystem.factory) {
         self.prefix = prefix
         self.instruments = Instruments(prefix: prefix, factory: factory)
+        self.recordsCommands = !(factory is NOOPMetricsHandler)
     }
 
     func recordCommand(_ name: String, started: NIODeadline, error: RedisError.Code?) {
+        guard recordsCommands else { return }
         let elapsed = NIODeadline.now() - started
         instruments.timer(for: name).recordNanoseconds(elapsed.nanoseconds)
         if let error { instruments.errorCounter(command: name, code: error).increment() }
     }
 
     func recordError(_ name: String, code: RedisError.Code) {
+        guard recordsCommands else { return }
         instruments.errorCounter(command: name, code: code).increment()
     }
 

@@ -125,4 +125,41 @@ struct CommandEncoderTests {
                 ])
         )
     }
+    @Test("every write form frames its bytes the same: strings, UTF-8, static strings, collections, buffers, integers")
+    func writeForms() {
+        // A long string (not small-string stored), a non-ASCII one, an empty one.
+        let long = String(repeating: "k", count: 300)
+        #expect(command { $0.encode("GET", long) } == "*2\r\n$3\r\nGET\r\n$300\r\n\(long)\r\n")
+        #expect(command { $0.encode("GET", "héllo ✓") } == "*2\r\n$3\r\nGET\r\n$10\r\nhéllo ✓\r\n")
+        #expect(command { $0.encode("GET", "") } == "*2\r\n$3\r\nGET\r\n$0\r\n\r\n")
+        #expect(command { $0.encode("GET", Substring("xkeyx").dropFirst().dropLast()) } == "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n")
+        // Static strings, including one built from a single scalar.
+        #expect(command { $0.writeBulk("~" as StaticString) } == "$1\r\n~\r\n")
+        #expect(command { $0.writeBulk("MAXLEN" as StaticString) } == "$6\r\nMAXLEN\r\n")
+        // A collection with no contiguous storage is copied byte by byte.
+        #expect(command { $0.writeBulk((0..<3).lazy.map { UInt8(ascii: "a") + UInt8($0) }) } == "$3\r\nabc\r\n")
+        #expect(command { $0.writeBulk([UInt8](repeating: UInt8(ascii: "z"), count: 12)) } == "$12\r\nzzzzzzzzzzzz\r\n")
+        // A buffer slice: only its readable bytes.
+        var buffer = ByteBuffer(string: "__payload__")
+        buffer.moveReaderIndex(forwardBy: 2)
+        buffer.moveWriterIndex(to: 9)
+        #expect(command { $0.writeBulk(buffer) } == "$7\r\npayload\r\n")
+        #expect(command { $0.writeBulk(ByteBuffer()) } == "$0\r\n\r\n")
+        #expect(command { $0.writeBulk(-1234567) } == "$8\r\n-1234567\r\n")
+        #expect(command { $0.writeArrayHeader(123) } == "*123\r\n")
+        // A command with ten or more arguments has a two-digit count.
+        #expect(command { $0.encode("DEL", Array(repeating: "a", count: 10)) }.hasPrefix("*11\r\n$3\r\nDEL\r\n$1\r\na\r\n"))
+    }
+
+    @Test("many commands grow the buffer past its first capacity without losing bytes")
+    func growth() {
+        var encoder = RESPCommandEncoder(buffer: ByteBufferAllocator().buffer(capacity: 8))
+        var expected = ""
+        for index in 0..<500 {
+            encoder.encode("SET", "key:\(index)", index)
+            let key = "key:\(index)"
+            expected += "*3\r\n$3\r\nSET\r\n$\(key.utf8.count)\r\n\(key)\r\n$\(String(index).count)\r\n\(index)\r\n"
+        }
+        #expect(String(buffer: encoder.buffer) == expected)
+    }
 }

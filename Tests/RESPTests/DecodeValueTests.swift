@@ -219,4 +219,49 @@ struct DecodeValueTests {
         var buffer = ByteBuffer()
         #expect(try decoder.decode(from: &buffer) == nil)
     }
+    @Test("isNull agrees with the decoded value for every type", arguments: decodeCases)
+    func isNullAgreesWithValue(_ testCase: DecodeCase) throws {
+        var decoder = RESPTokenDecoder()
+        var buffer = ByteBuffer(bytes: testCase.bytes)
+        let token = try #require(try decoder.decode(from: &buffer))
+        var isNull = false
+        if case .null = token.value { isNull = true }
+        #expect(token.isNull == isNull)
+    }
+
+    @Test("decodeAll hands over the same replies as repeated decode, however the bytes are split")
+    func decodeAllMatchesDecode() throws {
+        let stream = decodeCases.flatMap(\.bytes)
+        let expected = decodeCases.map(\.expected)
+        for chunkSize in [1, 2, 3, 7, 64, stream.count] {
+            var decoder = RESPTokenDecoder()
+            var pending = ByteBuffer()
+            var values: [RESPValue] = []
+            var start = 0
+            while start < stream.count {
+                let end = min(start + chunkSize, stream.count)
+                pending.writeBytes(stream[start..<end])
+                start = end
+                try decoder.decodeAll(from: &pending) { token in
+                    values.append(RESPValue(token))
+                    // The type marker is kept with the token.
+                    #expect(token.isPush == (token.bytes.getInteger(at: token.bytes.readerIndex, as: UInt8.self) == UInt8(ascii: ">")))
+                }
+            }
+            #expect(pending.readableBytes == 0)
+            #expect(equivalent(values, expected), "chunk size \(chunkSize)")
+        }
+    }
+
+    @Test("decodeAll consumes and hands over the replies before malformed bytes, then throws")
+    func decodeAllStopsAtMalformedBytes() {
+        var decoder = RESPTokenDecoder()
+        var buffer = ByteBuffer(string: "+a\r\n:1\r\n?x\r\n+b\r\n")
+        var values: [RESPValue] = []
+        #expect(throws: RESPParseError.self) {
+            try decoder.decodeAll(from: &buffer) { values.append(RESPValue($0)) }
+        }
+        #expect(values == [.simpleString("a"), .integer(1)])
+        #expect(buffer.readableBytes == 8)
+    }
 }

@@ -103,7 +103,7 @@ struct Caller {
     func refuse(_ error: RedisError) {
         switch receiver {
         case .single(let continuation): continuation.resume(throwing: error)
-        case .batch(let continuation, _): continuation.resume(throwing: error)
+        case .batch(let continuation): continuation.resume(throwing: error)
         }
     }
 
@@ -116,7 +116,7 @@ struct Caller {
     /// A caller expecting the replies of a batch.
     static func batch() async -> Caller {
         let (continuation, task) = await suspended { Outcome.batch($0) }
-        return Caller(receiver: .batch(continuation, []), task: task)
+        return Caller(receiver: .batch(continuation), task: task)
     }
 
     private static func suspended<Value: Sendable>(

@@ -87,7 +87,7 @@ public struct SET<Value: RESPArgument & Sendable>: RedisCommand {
 
     /// `OK` is true; a null reply (condition not met) is false.
     public func decode(_ token: RESPToken) -> Bool {
-        if case .null = token.value { return false }
+        if token.isNull { return false }
         return true
     }
 }
