@@ -144,7 +144,8 @@ final class RedisPubSub: Sendable {
                 storage.machine.recipients(channel: message.channel, pattern: message.pattern, sharded: message.isSharded)
                     .compactMap { storage.buffers[$0] }
             }
-            for buffer in recipients { buffer.append(.message(message)) }
+            let wakeups = recipients.compactMap { $0.append(.message(message)) }
+            for wakeup in wakeups { wakeup.resume() }
         case .subscribed(let target):
             let now = ContinuousClock.now
             let (ready, gapOwed) = storage.withLock { storage in
@@ -156,9 +157,10 @@ final class RedisPubSub: Sendable {
                 let owed = gap.map { gap in gap.to.compactMap { id in storage.buffers[id].map { ($0, gap.from) } } } ?? []
                 return (ready, owed)
             }
-            for (buffer, from) in gapOwed {
+            let wakeups = gapOwed.compactMap { buffer, from in
                 buffer.append(.gap(RedisSubscriptionGap(reason: .reconnected, from: from, to: now)))
             }
+            for wakeup in wakeups { wakeup.resume() }
             for waiter in ready { waiter?.resume() }
         case .pong:
             lastPong.withLock { $0 = .now() }

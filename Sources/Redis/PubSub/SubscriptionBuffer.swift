@@ -22,13 +22,23 @@ final class SubscriptionBuffer: Sendable {
         self.limit = max(1, limit)
     }
 
-    /// Adds an event; never blocks.
-    func append(_ event: RedisSubscriptionEvent) {
-        let reader = state.withLock { state -> UnsafeContinuation<RedisSubscriptionEvent?, any Error>? in
+    /// A reader to wake once every recipient of an event has it buffered.
+    struct Wakeup {
+        fileprivate let reader: UnsafeContinuation<RedisSubscriptionEvent?, any Error>
+        fileprivate let event: RedisSubscriptionEvent
+
+        /// Hands the event to the waiting reader.
+        func resume() { reader.resume(returning: event) }
+    }
+
+    /// Adds an event; never blocks. A waiting reader is not woken here but returned, so an event
+    /// for many subscribers reaches every buffer before any reader runs.
+    func append(_ event: RedisSubscriptionEvent) -> Wakeup? {
+        state.withLock { state -> Wakeup? in
             guard state.ended == nil else { return nil }
             if let reader = state.reader {
                 state.reader = nil
-                return reader
+                return Wakeup(reader: reader, event: event)
             }
             if state.events.count >= limit {
                 state.events.removeFirst()
@@ -38,7 +48,6 @@ final class SubscriptionBuffer: Sendable {
             state.events.append(event)
             return nil
         }
-        reader?.resume(returning: event)
     }
 
     /// Ends the sequence: the reader gets nil (or `error`) after the buffered events.
