@@ -110,6 +110,11 @@ struct ClientBenchmark {
             for scenario in scenarios {
                 for command in ["GET", "SET"] {
                     progress("running \(scenario.name) \(command) ...")
+                    // An untimed tenth first, so each row starts warm (threads awake, caches hot)
+                    // rather than inheriting the previous scenario's state.
+                    var warmup = scenario
+                    warmup.requests = max(scenario.requests / 10, scenario.tasks * scenario.depth)
+                    _ = try await measureStrata(client, warmup, command: command)
                     rows.append(try await measureStrata(client, scenario, command: command))
                     if scenario.hasReference { rows.append(try measureRedisBenchmark(scenario, command: command)) }
                 }
