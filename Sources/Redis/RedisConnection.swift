@@ -24,7 +24,7 @@ public final class RedisConnection: Sendable {
     let channel: any Channel
     private let state: Mutex<StateMachine>
     private let nextRequestID = Atomic<UInt64>(0)
-    private let negotiatedProtocol = Atomic<Int>(RedisProtocolVersion.resp3.rawValue)
+    let negotiatedProtocol = Atomic<Int>(RedisProtocolVersion.resp3.rawValue)
     /// Set on a RESP2 connection once it has subscribed: from then on every frame the server
     /// sends (messages, confirmations, pongs) is pub/sub data, none is a reply to a caller.
     private let routesEverythingToPushHandler = Atomic<Bool>(false)
@@ -131,76 +131,6 @@ public final class RedisConnection: Sendable {
         }
         logger.debug("redis connection ready", metadata: ["redis.protocol": "\(connection.protocolVersion.rawValue)"])
         return connection
-    }
-
-    /// What a failed connect reports: auth and TLS failures by name, anything else as
-    /// `connectionFailed` with the cause attached.
-    private static func connectError(_ error: any Error) -> RedisError {
-        guard let redisError = error as? RedisError else {
-            return RedisError(error is NIOSSLError ? .tls : .connectionFailed, underlying: error)
-        }
-        switch redisError.code {
-        case .authenticationFailed, .connectionFailed, .tls:
-            return redisError
-        default:
-            let cause = redisError.underlying ?? redisError
-            return RedisError(cause is NIOSSLError ? .tls : .connectionFailed, underlying: cause)
-        }
-    }
-
-    private func handshake() async throws(RedisError) {
-        let timeout = configuration.connectTimeout
-        let password = configuration.password
-        let username = configuration.username ?? (password == nil ? nil : "default")
-        if configuration.protocolVersion == .resp3 {
-            let reply = try await sendToken(name: "HELLO", timeout: timeout) { encoder in
-                encoder.encode(
-                    "HELLO", 3, password.map { RESPOption("AUTH", [username ?? "default", $0]) },
-                    configuration.clientName.map { RESPOption("SETNAME", $0) }
-                )
-            }
-            if let error = reply.serverError(command: "HELLO") {
-                guard error.code == .noProto || (error.code == .err && error.serverMessage?.contains("unknown command") == true)
-                else { throw Self.handshakeError(error) }
-                try await handshakeRESP2(username: username, password: password, timeout: timeout)
-            }
-        } else {
-            try await handshakeRESP2(username: username, password: password, timeout: timeout)
-        }
-        if configuration.database != 0 {
-            let database = configuration.database
-            let reply = try await sendToken(name: "SELECT", timeout: timeout) { $0.encode("SELECT", database) }
-            if let error = reply.serverError(command: "SELECT") { throw Self.handshakeError(error) }
-        }
-    }
-
-    private func handshakeRESP2(username: String?, password: String?, timeout: TimeAmount) async throws(RedisError) {
-        negotiatedProtocol.store(RedisProtocolVersion.resp2.rawValue, ordering: .relaxed)
-        if let password {
-            let reply = try await sendToken(name: "AUTH", timeout: timeout) { encoder in
-                if let username, username != "default" {
-                    encoder.encode("AUTH", username, password)
-                } else {
-                    encoder.encode("AUTH", password)
-                }
-            }
-            if let error = reply.serverError(command: "AUTH") { throw Self.handshakeError(error) }
-        }
-        if let name = configuration.clientName {
-            let reply = try await sendToken(name: "CLIENT", timeout: timeout) { $0.encode("CLIENT", "SETNAME", name) }
-            if let error = reply.serverError(command: "CLIENT") { throw Self.handshakeError(error) }
-        }
-    }
-
-    private static func handshakeError(_ error: RedisError) -> RedisError {
-        switch error.code {
-        case .wrongPass, .noAuth, .noPerm:
-            RedisError(.authenticationFailed, command: error.command, serverCode: error.serverCode, serverMessage: error.serverMessage)
-        case .err where error.serverMessage?.lowercased().contains("password") == true:
-            RedisError(.authenticationFailed, command: error.command, serverCode: error.serverCode, serverMessage: error.serverMessage)
-        default:
-            RedisError(.connectionFailed, command: error.command, serverCode: error.serverCode, serverMessage: error.serverMessage)
-        }
     }
 
     // MARK: Sending
