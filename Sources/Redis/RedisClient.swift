@@ -158,7 +158,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     ///   configuration's `commandTimeout`.
     public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount?) async throws(RedisError) -> Command.Response {
         let now = NIODeadline.now()
-        let deadline = now + (timeout ?? pool.connectionConfiguration.commandTimeout)
+        let deadline = now + (timeout ?? pool.commandTimeout)
         let lease = try await lease(naming: Command.name, deadline: deadline, now: now)
         defer { pool.release(lease) }
         return try await lease.connection.send(command, deadline: .by(deadline))
@@ -167,7 +167,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     /// Sends several commands in one round trip on one pooled connection.
     public func pipeline(_ commands: [any RedisCommand], timeout: TimeAmount?) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
         let now = NIODeadline.now()
-        let deadline = now + (timeout ?? pool.connectionConfiguration.commandTimeout)
+        let deadline = now + (timeout ?? pool.commandTimeout)
         let lease = try await lease(naming: "PIPELINE", deadline: deadline, now: now)
         defer { pool.release(lease) }
         return try await lease.connection.pipeline(commands, deadline: .by(deadline))

@@ -70,11 +70,17 @@ final class RedisConnectionPool: Sendable {
         self.metrics = metrics
         self.pushHandler = pushHandler
         self.poolConfiguration = pool
+        self.commandTimeoutNanoseconds = Atomic(connection.commandTimeout.nanoseconds)
     }
 
     var connectionConfiguration: RedisConnectionConfiguration {
         storage.withLock { $0.connectionConfiguration }
     }
+
+    /// The configured command timeout, readable on every command without the lock or a copy of
+    /// the whole configuration.
+    var commandTimeout: TimeAmount { .nanoseconds(commandTimeoutNanoseconds.load(ordering: .relaxed)) }
+    private let commandTimeoutNanoseconds: Atomic<Int64>
 
     // MARK: Leasing
 
@@ -229,6 +235,7 @@ final class RedisConnectionPool: Sendable {
     /// New connections use `configuration`; existing ones close as soon as they are idle.
     func updateConnectionConfiguration(_ configuration: RedisConnectionConfiguration, keeping: ConnectionID? = nil) {
         let now = NIODeadline.now()
+        commandTimeoutNanoseconds.store(configuration.commandTimeout.nanoseconds, ordering: .relaxed)
         perform(storage.withLock {
             $0.connectionConfiguration = configuration
             return $0.machine.retireAll(now: now, keeping: keeping)
