@@ -197,3 +197,36 @@ extension LiveClusterTests {
         }
     }
 }
+
+@Suite("Cluster client without a cluster")
+struct ClusterClientFailureTests {
+    @Test("Unreachable seeds: a command fails at its deadline with the refresh's error; run() ends on shutdown")
+    func unreachableSeeds() async throws {
+        let client = try RedisClusterClient(
+            seeds: [RedisEndpoint(host: "127.0.0.1", port: 1)],
+            configuration: RedisConnectionConfiguration(endpoint: RedisEndpoint(host: "127.0.0.1", port: 1))
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            let start = ContinuousClock.now
+            let error = await #expect(throws: RedisError.self) { try await client.get("k", timeout: .seconds(1)) }
+            #expect(error?.code == .connectionFailed)
+            #expect(ContinuousClock.now - start >= .milliseconds(950))
+            #expect(client.topology == nil)
+            client.shutdown()
+            try await group.waitForAll()
+        }
+        let afterShutdown = await #expect(throws: RedisError.self) { try await client.get("k") }
+        #expect(afterShutdown?.code == .shutdown)
+        await #expect(throws: RedisError.self) { try await client.run() }
+    }
+
+    @Test("A client without seeds or with no redirects allowed is refused")
+    func invalidConfiguration() {
+        let configuration = RedisConnectionConfiguration(endpoint: RedisEndpoint(host: "127.0.0.1"))
+        #expect(throws: RedisError.self) { try RedisClusterClient(seeds: [], configuration: configuration) }
+        #expect(throws: RedisError.self) {
+            try RedisClusterClient(seeds: [RedisEndpoint(host: "127.0.0.1")], configuration: configuration, maximumRedirects: 0)
+        }
+    }
+}

@@ -22,8 +22,9 @@ extension RedisClusterClient {
     ///   - timeout: covers routing, every redirect and retry, and the round trips; defaults to the
     ///     configuration's `commandTimeout`.
     /// - Throws: ``RedisError``: the server's error; `tooManyRedirects` after `maximumRedirects`
-    ///   redirects; the last `CLUSTERDOWN` (or the last refresh failure) when no node could serve
-    ///   the slot before the deadline; `timeout` when the deadline passed.
+    ///   redirects; the last `CLUSTERDOWN` when no node could serve the slot before the deadline;
+    ///   the last refresh failure when the map had no primary for the slot (`clusterDown` if the
+    ///   map loaded, `timeout` if none has yet); `timeout` when the deadline passed.
     public func send<Command: RedisCommand>(
         _ command: Command, key: String, timeout: TimeAmount? = nil
     ) async throws(RedisError) -> Command.Response {
@@ -46,11 +47,15 @@ extension RedisClusterClient {
         var redirect: ClusterRedirect?
         var redirects = 0
         var lastError: RedisError?
+        var unroutable = false
         while true {
             let now = NIODeadline.now()
             guard now < deadline else {
+                // Could not route at all: the latest refresh failure says why, if there was one.
+                if unroutable, let refreshError = state.withLock({ $0.lastRefreshError }) { throw refreshError }
                 throw lastError ?? RedisError(.timeout, command: Command.name)
             }
+            unroutable = false
             let node: RedisClient
             var asking = false
             if let redirect {
@@ -60,8 +65,12 @@ extension RedisClusterClient {
                 node = routed
             } else {
                 requestRefresh()
-                lastError = state.withLock { $0.lastRefreshError } ?? RedisError(
-                    .clusterDown, command: Command.name, serverMessage: "no healthy primary known for slot \(slot)")
+                unroutable = true
+                lastError = state.withLock { state in
+                    state.topology == nil
+                        ? RedisError(.timeout, command: Command.name, serverMessage: "no cluster slot map loaded yet")
+                        : RedisError(.clusterDown, command: Command.name, serverMessage: "no healthy primary known for slot \(slot)")
+                }
                 try await pause(.milliseconds(50), before: deadline)
                 continue
             }
