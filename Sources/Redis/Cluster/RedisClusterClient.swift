@@ -126,6 +126,9 @@ public final class RedisClusterClient: Service, Sendable {
     /// The slot map in use, or nil before the first refresh succeeded.
     public var topology: ClusterTopology? { state.withLock { $0.topology } }
 
+    /// Why the latest refresh failed, or nil if it succeeded (or none has finished yet).
+    public var lastRefreshError: RedisError? { state.withLock { $0.lastRefreshError } }
+
     /// How many refreshes have succeeded (the first map included).
     public var refreshCount: Int { state.withLock { $0.refreshCount } }
 
