@@ -22,6 +22,7 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case tls
             case noSentinelReachable = "no_sentinel_reachable"
             case sentinelUnknownService = "sentinel_unknown_service"
+            case tooManyRedirects = "too_many_redirects"
             // Server error replies, by their first word.
             case err = "ERR"
             case wrongType = "WRONGTYPE"
@@ -72,6 +73,8 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let noSentinelReachable = Code(.noSentinelReachable)
         /// Sentinels answered, but none knows the configured service name.
         public static let sentinelUnknownService = Code(.sentinelUnknownService)
+        /// A cluster command was redirected (`MOVED`/`ASK`) more often than the client allows.
+        public static let tooManyRedirects = Code(.tooManyRedirects)
         /// `ERR`: a generic server error.
         public static let err = Code(.err)
         /// `WRONGTYPE`: the key holds another type.
@@ -122,7 +125,8 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public var isServerError: Bool {
             switch base {
             case .connectionFailed, .connectionClosed, .timeout, .cancelled, .protocolError, .unexpectedReply,
-                .circuitOpen, .shutdown, .authenticationFailed, .tls, .noSentinelReachable, .sentinelUnknownService:
+                .circuitOpen, .shutdown, .authenticationFailed, .tls, .noSentinelReachable, .sentinelUnknownService,
+                .tooManyRedirects:
                 false
             default:
                 true
