@@ -54,7 +54,12 @@ public struct ClusterTopology: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A map with no shards: every slot unassigned.
-    public static let empty = try! ClusterTopology(shards: [])
+    public static let empty = ClusterTopology(noShards: ())
+
+    private init(noShards: Void) {
+        self.shards = []
+        self.slotTable = [UInt16](repeating: Self.unassigned, count: HashSlot.count)
+    }
 
     // MARK: Routing
 
