@@ -202,10 +202,8 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         )
     }
 
-    /// Backoff bounds for the client's self-healing dedicated connections (pub/sub, tracking).
-    var reconnectBackoff: (initial: TimeAmount, maximum: TimeAmount) {
-        (pool.poolConfiguration.initialBackoff, pool.poolConfiguration.maximumBackoff)
-    }
+    /// The pool settings; its backoff also paces the client's dedicated connections.
+    var poolConfiguration: RedisPoolConfiguration { pool.poolConfiguration }
 
     /// Leases a pooled connection; a failure names `command`. A free slot is taken without
     /// suspending (no async frame, no continuation); only a caller that must queue awaits.

@@ -52,6 +52,17 @@ public struct RedisPoolConfiguration: Sendable {
         self.maintenanceInterval = maintenanceInterval
     }
 
+    /// The delay before the next reconnect after `failures` consecutive failures: doubling from
+    /// ``initialBackoff``, capped at ``maximumBackoff``, scaled to 50–100% by `jitter` (0...1) so
+    /// many clients do not reconnect in step. Used by the pool and by the client's dedicated
+    /// connections (pub/sub, tracking).
+    func backoff(afterFailures failures: Int, jitter: Double) -> TimeAmount {
+        let exponent = min(max(failures - 1, 0), 30)
+        let grown = initialBackoff.nanoseconds.multipliedReportingOverflow(by: 1 << exponent)
+        let base = grown.overflow ? maximumBackoff.nanoseconds : min(maximumBackoff.nanoseconds, grown.partialValue)
+        return .nanoseconds(max(0, Int64(Double(base) * (0.5 + 0.5 * min(max(jitter, 0), 1)))))
+    }
+
     /// Throws naming the first incoherent setting.
     public func validate() throws(RedisError) {
         func fail(_ why: String) -> RedisError {

@@ -153,13 +153,7 @@ extension RedisConnectionPool {
             guard slots[id] == .connecting else { return [] }
             _ = removeSlot(id)
             consecutiveFailures += 1
-            let exponent = min(consecutiveFailures - 1, 30)
-            let grown = configuration.initialBackoff.nanoseconds.multipliedReportingOverflow(by: 1 << exponent)
-            let base = grown.overflow
-                ? configuration.maximumBackoff.nanoseconds
-                : min(configuration.maximumBackoff.nanoseconds, grown.partialValue)
-            let delay = Int64(Double(base) * (0.5 + 0.5 * min(max(jitter, 0), 1)))
-            backoffUntil = now + .nanoseconds(max(delay, 0))
+            backoffUntil = now + configuration.backoff(afterFailures: consecutiveFailures, jitter: jitter)
             if case .halfOpen = breaker {
                 breaker = .open(until: now + configuration.breakerOpenDuration)
             } else if consecutiveFailures >= configuration.breakerFailureThreshold {

@@ -10,8 +10,8 @@ struct PubSubStateMachine {
         case idle
         case connecting
         case up
-        /// Lost at `since`; subscribers are owed a gap from then until the resubscribe.
-        case down(since: ContinuousClock.Instant)
+        /// Lost; the loss began at `lossStart`, and live subscribers are owed a gap until the resubscribe.
+        case down
     }
 
     enum SubscribeAction: Equatable {
@@ -147,7 +147,7 @@ struct PubSubStateMachine {
             lossStart = now
             owedGap = Set(subscribers.keys).subtracting(awaiting.keys)
         }
-        if case .down = connection {} else { connection = .down(since: lossStart ?? now) }
+        connection = .down
     }
 
     /// Whether a subscriber's subscribe call is still waiting for confirmations.

@@ -27,7 +27,7 @@ final class RedisPubSub: Sendable {
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let metrics: RedisMetrics
-    private let backoff: (initial: TimeAmount, maximum: TimeAmount)
+    private let poolConfiguration: RedisPoolConfiguration
     private let keepAliveInterval: TimeAmount?
     /// When the last `pong` arrived on a RESP2 subscriber connection.
     private let lastPong = Mutex<NIODeadline>(.distantPast)
@@ -40,7 +40,7 @@ final class RedisPubSub: Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         self.metrics = metrics
-        self.backoff = (pool.initialBackoff, pool.maximumBackoff)
+        self.poolConfiguration = pool
         self.keepAliveInterval = pool.keepAliveInterval
         (wakeupStream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -197,9 +197,8 @@ final class RedisPubSub: Sendable {
                     failures += 1
                     storage.withLock { $0.machine.disconnected(at: .now) }
                     logger.warning("pub/sub connect failed", metadata: ["redis.error": "\(error)"])
-                    let exponent = min(failures - 1, 20)
-                    let delay = min(backoff.maximum.nanoseconds, backoff.initial.nanoseconds << exponent)
-                    try? await Task.sleep(for: .nanoseconds(Int64(Double(delay) * Double.random(in: 0.5...1))))
+                    let delay = poolConfiguration.backoff(afterFailures: failures, jitter: .random(in: 0...1))
+                    try? await Task.sleep(for: .nanoseconds(delay.nanoseconds))
                 }
             }
             if storage.withLock({ $0.isShutDown }) { break }

@@ -64,10 +64,9 @@ final class TrackingSession: Sendable {
                     break
                 } catch {
                     failures += 1
-                    let (initial, maximum) = client.reconnectBackoff
-                    let delay = min(maximum.nanoseconds, initial.nanoseconds << min(failures - 1, 20))
+                    let delay = client.poolConfiguration.backoff(afterFailures: failures, jitter: .random(in: 0...1))
                     do {
-                        try await Task.sleep(for: .nanoseconds(Int64(Double(delay) * Double.random(in: 0.5...1))))
+                        try await Task.sleep(for: .nanoseconds(delay.nanoseconds))
                     } catch {
                         return
                     }
