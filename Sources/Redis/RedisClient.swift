@@ -178,9 +178,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     public func withDedicatedConnection<Result: Sendable>(
         _ body: (RedisConnection) async throws -> Result
     ) async throws -> Result {
-        let connection = try await RedisConnection.connect(
-            configuration: pool.connectionConfiguration, eventLoop: eventLoop, logger: logger, metrics: metrics
-        )
+        let connection = try await openDedicatedConnection()
         do {
             let result = try await body(connection)
             await connection.close()
