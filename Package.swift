@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "Redis", targets: ["Redis"]),
         .library(name: "RedisServerHarness", targets: ["RedisServerHarness"]),
+        .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataRedis", targets: ["StrataRedis"]),
         .executable(name: "strata", targets: ["strata"]),
     ],
     dependencies: [
@@ -43,6 +45,24 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "Strata",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "StrataRedis",
+            dependencies: [
+                "Strata",
+                "Redis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "RedisServerHarness",
             dependencies: [],
             swiftSettings: strictSwift6
@@ -51,6 +71,8 @@ let package = Package(
             name: "strata",
             dependencies: [
                 "Redis",
+                "Strata",
+                "StrataRedis",
                 "RedisServerHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -87,6 +109,16 @@ let package = Package(
                 "RedisServerHarness",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "StrataTests",
+            dependencies: ["Strata"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "StrataRedisTests",
+            dependencies: ["Strata", "StrataRedis", "Redis", "RedisServerHarness"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -1,0 +1,2 @@
+/// The Redis implementations of Strata's tier protocols.
+public enum StrataRedis {}

@@ -1,0 +1,6 @@
+import StrataRedis
+import Testing
+
+@Suite struct StrataRedisModuleTests {
+    @Test func moduleLinks() { _ = StrataRedis.self }
+}
