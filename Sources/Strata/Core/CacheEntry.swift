@@ -1,0 +1,37 @@
+/// What the cache knows about one entry, whichever tier it came from.
+struct EntryMetadata: Sendable, Hashable {
+    /// When the value was loaded.
+    var createdAt: CacheInstant
+    /// Until when the value is fresh (logical expiry).
+    var freshUntil: CacheInstant
+    /// Until when the value may be served stale (physical expiry).
+    var staleUntil: CacheInstant
+    /// How long the load took (XFetch's Δ).
+    var recompute: Duration
+    /// The source of truth's version of the value, when known.
+    var dataVersion: Int64?
+}
+
+/// A value (or a cached "not found") with its metadata; the unit single-flight hands out.
+struct ResolvedEntry: Sendable {
+    /// The value; `nil` is a cached "not found".
+    var value: (any Sendable)?
+    var metadata: EntryMetadata
+
+    func value<Value>(as type: Value.Type) -> Value? { value as? Value }
+}
+
+/// The in-process tier's record: the entry plus how long this process trusts its copy.
+struct MemoryEntry: Sendable {
+    var resolved: ResolvedEntry
+    /// Until when the in-process copy answers without asking the distributed tier.
+    var localFreshUntil: CacheInstant
+}
+
+typealias ErasedLoader = @Sendable () async throws -> (any Sendable)?
+
+/// Thrown by the cache's own hard-timeout timer (never escapes: mapped to ``CacheError``).
+struct LoaderHardTimeout: Error {}
+
+/// Completes a flight so that the waiter loops and loads in its own task (no `run()` to host it).
+struct InlineLoadRequired: Error {}

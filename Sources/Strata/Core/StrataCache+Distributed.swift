@@ -1,0 +1,68 @@
+/// Encoding entries for the distributed tier and decoding them back.
+extension StrataCache {
+    enum DistributedRead: Sendable {
+        case found(ResolvedEntry)
+        case notFound
+        case unavailable
+    }
+
+    func readDistributed<Value: Sendable>(key: CacheKey<Value>) async -> DistributedRead {
+        guard let distributed else { return .unavailable }
+        let result = await distributed.get(key.storageKey, now: clock.now, record: record)
+        return decode(result, key: key)
+    }
+
+    func decode<Value: Sendable>(_ result: DistributedTierGuard.ReadResult, key: CacheKey<Value>) -> DistributedRead {
+        switch result {
+        case .notFound: return .notFound
+        case .unavailable: return .unavailable
+        case .found(let bytes):
+            guard let entry = decodeEntry(bytes, codec: key.namespace.codec) else {
+                record(.decodeFailed(namespace: key.namespace.name))
+                return .notFound
+            }
+            return .found(entry)
+        }
+    }
+
+    func decodeEntry<Value: Sendable>(_ bytes: [UInt8], codec: any CacheCodec<Value>) -> ResolvedEntry? {
+        guard let envelope = try? CacheEnvelope(decoding: bytes) else { return nil }
+        let metadata = EntryMetadata(
+            createdAt: envelope.createdAt, freshUntil: envelope.freshUntil, staleUntil: envelope.staleUntil,
+            recompute: .milliseconds(Int64(envelope.recomputeMilliseconds)), dataVersion: envelope.dataVersion)
+        if envelope.isNegative { return ResolvedEntry(value: nil, metadata: metadata) }
+        guard envelope.codecID == codec.id, let value = try? codec.decode(envelope.payload) else { return nil }
+        return ResolvedEntry(value: value, metadata: metadata)
+    }
+
+    func encodeEntry<Value: Sendable>(_ entry: ResolvedEntry, codec: any CacheCodec<Value>) -> [UInt8]? {
+        var payload: [UInt8] = []
+        if let value = entry.value {
+            guard let typed = value as? Value, let encoded = try? codec.encode(typed) else { return nil }
+            payload = encoded
+        }
+        let metadata = entry.metadata
+        let recompute = UInt32(clamping: max(0, metadata.recompute.cacheMilliseconds))
+        return CacheEnvelope(
+            codecID: codec.id, isNegative: entry.value == nil, createdAt: metadata.createdAt,
+            freshUntil: metadata.freshUntil, staleUntil: metadata.staleUntil, recomputeMilliseconds: recompute,
+            dataVersion: metadata.dataVersion, payload: payload
+        ).encoded()
+    }
+
+    /// Writes the entry to the distributed tier with a physical TTL that covers its stale window.
+    @discardableResult
+    func storeDistributed<Value: Sendable>(
+        key: CacheKey<Value>, entry: ResolvedEntry, options: CacheEntryOptions, now: CacheInstant
+    ) async -> Bool {
+        guard options.tiers.contains(.writeDistributed), let distributed else { return true }
+        guard let bytes = encodeEntry(entry, codec: key.namespace.codec) else {
+            configuration.logger.error(
+                "could not encode a value for the distributed tier; check the namespace's codec",
+                metadata: ["namespace": "\(key.namespace.name)"])
+            return false
+        }
+        let timeToLive = max(now.duration(to: entry.metadata.staleUntil), .milliseconds(1))
+        return await distributed.set(key.storageKey, value: bytes, timeToLive: timeToLive, now: now, record: record)
+    }
+}

@@ -1,0 +1,157 @@
+/// The read path: in-process tier, then one shared flight per key that consults the distributed
+/// tier and, if needed, the loader.
+extension StrataCache {
+    func resolve<Value: Sendable>(
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader
+    ) async throws -> ResolvedEntry {
+        let now = clock.now
+        let namespace = key.namespace.name
+        var fallback: ResolvedEntry?
+        if options.tiers.contains(.readMemory), let memory {
+            if let entry = memory.value(forKey: key.storageKey) {
+                let metadata = entry.resolved.metadata
+                if now < entry.localFreshUntil {
+                    record(.hit(.memory, namespace: namespace))
+                    if let reason = earlyRefreshReason(metadata, options: options, now: now) {
+                        startRefresh(key: key, options: options, load: load, reason: reason, current: entry.resolved)
+                    }
+                    return entry.resolved
+                }
+                if now >= metadata.freshUntil, now < metadata.freshUntil.advanced(by: options.staleness.whileRevalidate) {
+                    record(.staleServed(namespace: namespace, reason: .whileRevalidate))
+                    startRefresh(key: key, options: options, load: load, reason: .staleWhileRevalidate, current: entry.resolved)
+                    return entry.resolved
+                }
+                if now < metadata.staleUntil { fallback = entry.resolved }
+            }
+            record(.miss(.memory, namespace: namespace))
+        }
+        return try await sharedResolve(key: key, options: options, load: load, fallback: fallback)
+    }
+
+    /// Joins (or starts) the flight for `key` and returns its outcome.
+    func sharedResolve<Value: Sendable>(
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?
+    ) async throws -> ResolvedEntry {
+        while true {
+            do {
+                return try await flights.join(
+                    key: key.storageKey,
+                    start: { flightID in
+                        let submitted = background.submit {
+                            await self.runFlight(key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false)
+                        }
+                        if !submitted {
+                            flights.complete(key: key.storageKey, flightID: flightID, outcome: .failure(InlineLoadRequired()))
+                        }
+                    },
+                    joined: { record(.singleFlightJoined(namespace: key.namespace.name)) }
+                )
+            } catch is InlineLoadRequired {
+                // No run() to host the load: this caller leads it in its own task, unless another
+                // caller already took the lead in the meantime, in which case it joins that flight.
+                guard let flightID = flights.startWithoutWaiters(key: key.storageKey) else { continue }
+                return try await runFlight(
+                    key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false
+                ).get()
+            }
+        }
+    }
+
+    /// Starts a background refresh of `key` unless a load for it is already running.
+    func startRefresh<Value: Sendable>(
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader,
+        reason: CacheEvent.RefreshReason, current: ResolvedEntry
+    ) {
+        guard let flightID = flights.startWithoutWaiters(key: key.storageKey) else { return }
+        let submitted = background.submit {
+            await self.runFlight(key: key, options: options, load: load, fallback: current, flightID: flightID, refreshing: true)
+        }
+        if submitted {
+            record(.refreshStarted(namespace: key.namespace.name, reason: reason))
+        } else {
+            flights.complete(key: key.storageKey, flightID: flightID, outcome: .success(current))
+        }
+    }
+
+    func earlyRefreshReason(_ metadata: EntryMetadata, options: CacheEntryOptions, now: CacheInstant) -> CacheEvent.RefreshReason? {
+        guard now < metadata.freshUntil else { return nil }
+        if let fraction = options.refresh.refreshAheadFraction,
+            EarlyRefreshDecision.refreshAhead(now: now, createdAt: metadata.createdAt, freshUntil: metadata.freshUntil, fraction: fraction)
+        {
+            return .refreshAhead
+        }
+        if let beta = options.refresh.beta,
+            EarlyRefreshDecision.xfetch(
+                now: now, freshUntil: metadata.freshUntil, recompute: metadata.recompute, beta: beta,
+                uniform: 1 - configuration.random())
+        {
+            return .xfetch
+        }
+        return nil
+    }
+
+    /// Runs one flight to completion and hands its outcome to every waiter.
+    @discardableResult
+    func runFlight<Value: Sendable>(
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader,
+        fallback: ResolvedEntry?, flightID: UInt64, refreshing: Bool
+    ) async -> Result<ResolvedEntry, any Error> {
+        let storageKey = key.storageKey
+        let publish: @Sendable (Result<ResolvedEntry, any Error>) -> Void = { [flights] outcome in
+            flights.publishEarly(key: storageKey, flightID: flightID, outcome: outcome)
+        }
+        let outcome = await flightBody(key: key, options: options, load: load, fallback: fallback, refreshing: refreshing, publish: publish)
+        flights.complete(key: storageKey, flightID: flightID, outcome: outcome)
+        return outcome
+    }
+
+    /// Distributed tier first, then the loader. `refreshing` means an early refresh of a value this
+    /// process already holds: a distributed copy only counts if it is newer than ours.
+    func flightBody<Value: Sendable>(
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?,
+        refreshing: Bool, publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
+    ) async -> Result<ResolvedEntry, any Error> {
+        let namespace = key.namespace.name
+        var candidate = fallback
+        if options.tiers.contains(.readDistributed), distributed != nil {
+            let now = clock.now
+            switch await readDistributed(key: key) {
+            case .found(let entry):
+                let metadata = entry.metadata
+                let newerThanOurs = fallback.map { metadata.createdAt > $0.metadata.createdAt } ?? true
+                if now < metadata.freshUntil, !refreshing || newerThanOurs {
+                    record(.hit(.distributed, namespace: namespace))
+                    storeInMemory(key: key, entry: entry, options: options, now: now)
+                    guard !refreshing, let reason = earlyRefreshReason(metadata, options: options, now: now) else {
+                        return .success(entry)
+                    }
+                    // Waiters take the fresh copy now; this flight goes on to refresh it early.
+                    record(.refreshStarted(namespace: namespace, reason: reason))
+                    publish(.success(entry))
+                    candidate = entry
+                } else {
+                    record(.miss(.distributed, namespace: namespace))
+                    if !refreshing, now >= metadata.freshUntil,
+                        now < metadata.freshUntil.advanced(by: options.staleness.whileRevalidate)
+                    {
+                        record(.staleServed(namespace: namespace, reason: .whileRevalidate))
+                        record(.refreshStarted(namespace: namespace, reason: .staleWhileRevalidate))
+                        publish(.success(entry))
+                    }
+                    if candidate.map({ metadata.createdAt > $0.metadata.createdAt }) ?? true { candidate = entry }
+                }
+            case .notFound:
+                record(.miss(.distributed, namespace: namespace))
+            case .unavailable:
+                // The in-process copy is still logically fresh: keep trusting it rather than sending
+                // every request to the source while the distributed tier is down.
+                if !refreshing, let fallback, now < fallback.metadata.freshUntil {
+                    storeInMemory(key: key, entry: fallback, options: options, now: now)
+                    return .success(fallback)
+                }
+            }
+        }
+        return await loadFromSource(key: key, options: options, load: load, candidate: candidate, publish: publish)
+    }
+}

@@ -1,0 +1,137 @@
+public import Logging
+public import ServiceLifecycle
+
+/// The multi-tier cache: an in-process tier in front of an optional distributed tier, with
+/// single-flight loading, early refresh, stale serving and fail-safe.
+///
+/// ```swift
+/// let cache = StrataCache(configuration: .init(), distributedTier: redisTier)
+/// let product = try await cache.value(for: products.key(id)) { try await database.product(id) }
+/// ```
+///
+/// Create one instance per application (no global singleton) and run it as a
+/// swift-service-lifecycle `Service`: shared loads and background refreshes are child tasks of
+/// ``run()``, so a caller's cancellation never cancels a load other callers wait for. Before `run()`
+/// starts, calls still work, but a load runs in the first caller's task.
+///
+/// Failure behaviour: the distributed tier is best-effort. When it times out, fails, or its circuit
+/// breaker is open, reads fall back to the in-process tier and the loader, writes to it are skipped
+/// (and counted), and no error reaches the caller. Only the loader's own failure can fail a call, and
+/// only when no stale value may be served.
+public final class StrataCache: Service, Sendable {
+    /// Settings for one cache instance.
+    public struct Configuration: Sendable {
+        /// The most entries the in-process tier holds; 0 disables the in-process tier.
+        public var memoryMaximumEntries: Int
+        /// The source of time for expiry, refresh and timeouts.
+        public var clock: any CacheClock
+        /// Uniform random numbers in [0, 1) for XFetch and jitter; replaceable for tests.
+        public var random: @Sendable () -> Double
+        /// Receives every cache event (metrics, tracing).
+        public var observer: any CacheObserver
+        /// Where the cache logs what an operator should know.
+        public var logger: Logger
+
+        /// Creates a configuration with production defaults.
+        public init(
+            memoryMaximumEntries: Int = 10_000,
+            clock: any CacheClock = SystemCacheClock(),
+            random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+            observer: any CacheObserver = NoCacheObserver(),
+            logger: Logger = Logger(label: "strata.cache")
+        ) {
+            self.memoryMaximumEntries = memoryMaximumEntries
+            self.clock = clock
+            self.random = random
+            self.observer = observer
+            self.logger = logger
+        }
+    }
+
+    let configuration: Configuration
+    let clock: any CacheClock
+    let memory: MemoryCache<String, MemoryEntry>?
+    let distributed: DistributedTierGuard?
+    let flights = SingleFlightTable<ResolvedEntry>()
+    let background = BackgroundWork()
+    let counters = StatisticsCounters()
+
+    /// Creates a cache.
+    ///
+    /// - Parameters:
+    ///   - configuration: instance-wide settings.
+    ///   - distributedTier: the shared tier (for example `RedisCacheTier`); `nil` for in-process only.
+    public init(configuration: Configuration = Configuration(), distributedTier: (any DistributedCacheTier)? = nil) {
+        self.configuration = configuration
+        self.clock = configuration.clock
+        self.memory = configuration.memoryMaximumEntries > 0
+            ? MemoryCache(maximumEntries: configuration.memoryMaximumEntries, clock: configuration.clock) : nil
+        self.distributed = distributedTier.map { DistributedTierGuard(tier: $0) }
+    }
+
+    /// Runs background work (shared loads, refreshes) until cancelled or gracefully shut down.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await background.run()
+        } onGracefulShutdown: {
+            self.background.stop()
+        }
+    }
+
+    /// A snapshot of the cache's counters.
+    public func statistics() -> CacheStatistics { counters.snapshot() }
+
+    func record(_ event: CacheEvent) {
+        counters.count(event)
+        configuration.observer.record(event)
+    }
+
+    // MARK: Get-or-load
+
+    /// Returns the cached value for `key`, loading it with `load` when no usable value is cached.
+    ///
+    /// Concurrent calls for the same key share one load. A fresh in-process hit costs a lock and a
+    /// dictionary lookup. Stale values are served per `options.staleness`; early refresh per
+    /// `options.refresh`.
+    ///
+    /// - Parameters:
+    ///   - options: per-call options; `nil` uses the namespace's defaults.
+    ///   - load: fetches the value from the source of truth; returns `nil` for "not found" (cached
+    ///     for `options.negativeFor` when set).
+    /// - Returns: the value, or `nil` when the source has none.
+    /// - Throws: ``CacheError`` `.loaderFailed` / `.loaderTimedOut` when the loader fails and no stale
+    ///   value may be served; `.invalidConfiguration` for incoherent options; `.cancelled` when the
+    ///   caller is cancelled while waiting (the shared load continues).
+    public func value<Value: Sendable>(
+        for key: CacheKey<Value>,
+        options: CacheEntryOptions? = nil,
+        load: @escaping @Sendable () async throws -> Value?
+    ) async throws -> Value? {
+        let options = try resolvedOptions(options, for: key)
+        let resolved = try await resolve(key: key, options: options, load: { try await load() })
+        return resolved.value(as: Value.self)
+    }
+
+    /// Returns the cached value for `key`, loading it with `load` when no usable value is cached.
+    ///
+    /// The same as ``value(for:options:load:)-(_,_,()->Value?)`` for loaders that always produce a
+    /// value. Throws ``CacheError`` `.loaderFailed` if a cached "not found" is met.
+    public func value<Value: Sendable>(
+        for key: CacheKey<Value>,
+        options: CacheEntryOptions? = nil,
+        load: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        let options = try resolvedOptions(options, for: key)
+        let resolved = try await resolve(key: key, options: options, load: { try await load() })
+        guard let value = resolved.value(as: Value.self) else {
+            throw CacheError(.loaderFailed, "a negative (not found) entry is cached for a key whose loader never returns nil")
+        }
+        return value
+    }
+
+    func resolvedOptions<Value>(_ options: CacheEntryOptions?, for key: CacheKey<Value>) throws(CacheError) -> CacheEntryOptions {
+        guard let options else { return key.namespace.defaultOptions }
+        try options.validate()
+        return options
+    }
+}

@@ -1,0 +1,82 @@
+import Synchronization
+
+/// A snapshot of a cache's counters since it was created.
+public struct CacheStatistics: Sendable, Hashable {
+    /// Fresh answers from the in-process tier.
+    public var memoryHits: Int
+    /// Lookups the in-process tier could not answer fresh.
+    public var memoryMisses: Int
+    /// Fresh answers from the distributed tier.
+    public var distributedHits: Int
+    /// Lookups the distributed tier could not answer fresh.
+    public var distributedMisses: Int
+    /// Loader calls that returned a value or "not found".
+    public var loads: Int
+    /// Loader calls that threw or timed out.
+    public var loadFailures: Int
+    /// Stale values returned (any reason).
+    public var staleServed: Int
+    /// Refreshes started ahead of expiry.
+    public var refreshes: Int
+    /// Callers that waited for another caller's load.
+    public var singleFlightJoins: Int
+    /// Distributed-tier calls that failed or were skipped by the breaker.
+    public var distributedFailures: Int
+    /// Entries whose bytes could not be decoded.
+    public var decodeFailures: Int
+
+    /// Hits in either tier over all lookups; `nil` before the first lookup.
+    public var hitRatio: Double? {
+        let lookups = memoryHits + memoryMisses
+        guard lookups > 0 else { return nil }
+        return Double(memoryHits + distributedHits) / Double(lookups)
+    }
+}
+
+/// Lock-free counters behind ``CacheStatistics``.
+final class StatisticsCounters: Sendable {
+    private let memoryHits = Atomic<Int>(0)
+    private let memoryMisses = Atomic<Int>(0)
+    private let distributedHits = Atomic<Int>(0)
+    private let distributedMisses = Atomic<Int>(0)
+    private let loads = Atomic<Int>(0)
+    private let loadFailures = Atomic<Int>(0)
+    private let staleServed = Atomic<Int>(0)
+    private let refreshes = Atomic<Int>(0)
+    private let singleFlightJoins = Atomic<Int>(0)
+    private let distributedFailures = Atomic<Int>(0)
+    private let decodeFailures = Atomic<Int>(0)
+
+    func count(_ event: CacheEvent) {
+        switch event {
+        case .hit(.memory, _): memoryHits.wrappingAdd(1, ordering: .relaxed)
+        case .hit(.distributed, _): distributedHits.wrappingAdd(1, ordering: .relaxed)
+        case .miss(.memory, _): memoryMisses.wrappingAdd(1, ordering: .relaxed)
+        case .miss(.distributed, _): distributedMisses.wrappingAdd(1, ordering: .relaxed)
+        case .loadCompleted(_, .loaded, _), .loadCompleted(_, .notFound, _): loads.wrappingAdd(1, ordering: .relaxed)
+        case .loadCompleted: loadFailures.wrappingAdd(1, ordering: .relaxed)
+        case .refreshStarted: refreshes.wrappingAdd(1, ordering: .relaxed)
+        case .staleServed: staleServed.wrappingAdd(1, ordering: .relaxed)
+        case .singleFlightJoined: singleFlightJoins.wrappingAdd(1, ordering: .relaxed)
+        case .distributedTierFailed: distributedFailures.wrappingAdd(1, ordering: .relaxed)
+        case .decodeFailed: decodeFailures.wrappingAdd(1, ordering: .relaxed)
+        case .breakerChanged: break
+        }
+    }
+
+    func snapshot() -> CacheStatistics {
+        CacheStatistics(
+            memoryHits: memoryHits.load(ordering: .relaxed),
+            memoryMisses: memoryMisses.load(ordering: .relaxed),
+            distributedHits: distributedHits.load(ordering: .relaxed),
+            distributedMisses: distributedMisses.load(ordering: .relaxed),
+            loads: loads.load(ordering: .relaxed),
+            loadFailures: loadFailures.load(ordering: .relaxed),
+            staleServed: staleServed.load(ordering: .relaxed),
+            refreshes: refreshes.load(ordering: .relaxed),
+            singleFlightJoins: singleFlightJoins.load(ordering: .relaxed),
+            distributedFailures: distributedFailures.load(ordering: .relaxed),
+            decodeFailures: decodeFailures.load(ordering: .relaxed)
+        )
+    }
+}
