@@ -4,29 +4,12 @@ extension StrataCache {
     func resolve<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader
     ) async throws -> ResolvedEntry {
-        let now = clock.now
-        let namespace = key.namespace.name
-        var fallback: ResolvedEntry?
-        if options.tiers.contains(.readMemory), let memory {
-            if let entry = memory.value(forKey: key.storageKey) {
-                let metadata = entry.resolved.metadata
-                if now < entry.localFreshUntil {
-                    record(.hit(.memory, namespace: namespace))
-                    if let reason = earlyRefreshReason(metadata, options: options, now: now) {
-                        startRefresh(key: key, options: options, load: load, reason: reason, current: entry.resolved)
-                    }
-                    return entry.resolved
-                }
-                if now >= metadata.freshUntil, now < metadata.freshUntil.advanced(by: options.staleness.whileRevalidate) {
-                    record(.staleServed(namespace: namespace, reason: .whileRevalidate))
-                    startRefresh(key: key, options: options, load: load, reason: .staleWhileRevalidate, current: entry.resolved)
-                    return entry.resolved
-                }
-                if now < metadata.staleUntil { fallback = entry.resolved }
-            }
-            record(.miss(.memory, namespace: namespace))
+        switch lookupMemory(key: key, options: options, now: clock.now, singleLoad: load) {
+        case .answered(let entry):
+            return entry
+        case .miss(let fallback):
+            return try await sharedResolve(key: key, options: options, load: load, fallback: fallback)
         }
-        return try await sharedResolve(key: key, options: options, load: load, fallback: fallback)
     }
 
     /// Joins (or starts) the flight for `key` and returns its outcome.
