@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata"],
+            dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

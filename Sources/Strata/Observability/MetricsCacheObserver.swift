@@ -1,0 +1,108 @@
+public import Metrics
+import Synchronization
+
+/// A ``CacheObserver`` that reports to swift-metrics, whatever backend the application bootstrapped
+/// (Prometheus, StatsD, OpenTelemetry…).
+///
+/// Metric names (all with a `namespace` dimension where the event has one; never a key):
+///
+/// | metric | type | dimensions |
+/// |---|---|---|
+/// | `strata_cache_hits_total` | counter | `tier` (memory, distributed) |
+/// | `strata_cache_misses_total` | counter | `tier` |
+/// | `strata_cache_loads_total` | counter | `outcome` (loaded, not_found, failed, timed_out) |
+/// | `strata_cache_load_duration_seconds` | timer | `outcome` |
+/// | `strata_cache_refreshes_total` | counter | `reason` (xfetch, refresh_ahead, stale_while_revalidate) |
+/// | `strata_cache_stale_served_total` | counter | `reason` (while_revalidate, loader_failed, loader_timed_out, soft_timeout) |
+/// | `strata_cache_single_flight_joins_total` | counter | |
+/// | `strata_cache_decode_failures_total` | counter | |
+/// | `strata_cache_distributed_errors_total` | counter | `operation`, `breaker_open` |
+/// | `strata_cache_breaker_open` | gauge | 1 while the distributed tier's breaker is open |
+///
+/// Metric handles are created once per distinct label set and reused, so recording an event costs
+/// a dictionary lookup under a lock plus the backend's own work.
+public final class MetricsCacheObserver: CacheObserver {
+    private struct HandleKey: Hashable {
+        var name: String
+        var dimensions: [String]
+    }
+
+    private let prefix: String
+    private let factory: (any MetricsFactory)?
+    private let counters = Mutex<[HandleKey: Counter]>([:])
+    private let timers = Mutex<[HandleKey: Metrics.Timer]>([:])
+    private let breakerGauge: Gauge
+
+    /// Creates an observer.
+    ///
+    /// - Parameters:
+    ///   - prefix: prepended to every metric name (default `strata_cache`).
+    ///   - factory: a specific metrics factory (tests); `nil` uses the bootstrapped global one.
+    public init(prefix: String = "strata_cache", factory: (any MetricsFactory)? = nil) {
+        self.prefix = prefix
+        self.factory = factory
+        if let factory {
+            breakerGauge = Gauge(label: "\(prefix)_breaker_open", dimensions: [], factory: factory)
+        } else {
+            breakerGauge = Gauge(label: "\(prefix)_breaker_open")
+        }
+    }
+
+    public func record(_ event: CacheEvent) {
+        switch event {
+        case .hit(let tier, let namespace):
+            count("hits_total", ["namespace", namespace, "tier", tier.rawValue])
+        case .miss(let tier, let namespace):
+            count("misses_total", ["namespace", namespace, "tier", tier.rawValue])
+        case .loadCompleted(let namespace, let outcome, let duration):
+            count("loads_total", ["namespace", namespace, "outcome", outcome.rawValue])
+            timer("load_duration_seconds", ["namespace", namespace, "outcome", outcome.rawValue])
+                .recordNanoseconds(max(0, duration.cacheMilliseconds) * 1_000_000)
+        case .refreshStarted(let namespace, let reason):
+            count("refreshes_total", ["namespace", namespace, "reason", reason.rawValue])
+        case .staleServed(let namespace, let reason):
+            count("stale_served_total", ["namespace", namespace, "reason", reason.rawValue])
+        case .singleFlightJoined(let namespace):
+            count("single_flight_joins_total", ["namespace", namespace])
+        case .decodeFailed(let namespace):
+            count("decode_failures_total", ["namespace", namespace])
+        case .distributedTierFailed(let operation, let breakerOpen):
+            count("distributed_errors_total", ["operation", operation.rawValue, "breaker_open", breakerOpen ? "true" : "false"])
+        case .breakerChanged(let open):
+            breakerGauge.record(open ? 1 : 0)
+        }
+    }
+
+    /// `flatDimensions` alternates names and values, which keeps call sites allocation-light.
+    private func count(_ name: String, _ flatDimensions: [String]) {
+        let key = HandleKey(name: name, dimensions: flatDimensions)
+        let counter = counters.withLock { handles -> Counter in
+            if let existing = handles[key] { return existing }
+            let created = makeCounter("\(prefix)_\(name)", pairs(flatDimensions))
+            handles[key] = created
+            return created
+        }
+        counter.increment()
+    }
+
+    private func timer(_ name: String, _ flatDimensions: [String]) -> Metrics.Timer {
+        let key = HandleKey(name: name, dimensions: flatDimensions)
+        return timers.withLock { handles -> Metrics.Timer in
+            if let existing = handles[key] { return existing }
+            let label = "\(prefix)_\(name)"
+            let created = factory.map { Metrics.Timer(label: label, dimensions: pairs(flatDimensions), factory: $0) }
+                ?? Metrics.Timer(label: label, dimensions: pairs(flatDimensions))
+            handles[key] = created
+            return created
+        }
+    }
+
+    private func makeCounter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        if let factory { return Counter(label: label, dimensions: dimensions, factory: factory) }
+        return Counter(label: label, dimensions: dimensions)
+    }
+
+    private func pairs(_ flat: [String]) -> [(String, String)] {
+        stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) }
+    }
+}
