@@ -62,6 +62,16 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .target(
+            name: "StrataDemo",
+            dependencies: [
+                "Strata", "StrataRedis", "Redis", "RedisServerHarness", "CSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .target(
             name: "RedisServerHarness",
             dependencies: [],
@@ -73,6 +83,7 @@ let package = Package(
                 "Redis",
                 "Strata",
                 "StrataRedis",
+                "StrataDemo",
                 "RedisServerHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -114,6 +125,11 @@ let package = Package(
         .testTarget(
             name: "StrataTests",
             dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "StrataDemoTests",
+            dependencies: ["StrataDemo"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -1,0 +1,84 @@
+import Logging
+import Redis
+import RedisServerHarness
+import Strata
+import StrataRedis
+
+/// Everything a scenario runs against: a Redis (private or given), the catalogue, and factories for
+/// application instances, each with its own client, pool and in-process tier.
+final class DemoEnvironment: Sendable {
+    let redisEndpoint: RedisEndpoint
+    let ownServer: RedisServer?
+    let catalog: ProductCatalog
+    let configuration: DemoConfiguration
+    /// A connection for admin commands (flush, pause) that is not one of the instances'.
+    let admin: RedisClient
+
+    init(configuration: DemoConfiguration, catalog: ProductCatalog, redisEndpoint: RedisEndpoint, ownServer: RedisServer?) throws {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.redisEndpoint = redisEndpoint
+        self.ownServer = ownServer
+        admin = try RedisClient(configuration: RedisConnectionConfiguration(endpoint: redisEndpoint), logger: Self.quietLogger)
+    }
+
+    static let quietLogger: Logger = {
+        var logger = Logger(label: "strata.demo")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// The two setups every scenario compares.
+    enum Setup: Sendable {
+        case naive(timeToLive: Duration)
+        case strata(label: String, options: CacheEntryOptions, memoryEntries: Int)
+    }
+
+    /// Starts `count` application instances of `setup`, runs `body` with them, then stops them.
+    func withInstances<Result: Sendable>(
+        _ setup: Setup, count: Int, timeline: Timeline,
+        _ body: @Sendable ([any ProductService]) async throws -> Result
+    ) async throws -> Result {
+        var clients: [RedisClient] = []
+        var caches: [StrataCache] = []
+        var services: [any ProductService] = []
+        for _ in 0..<count {
+            let client = try RedisClient(
+                configuration: RedisConnectionConfiguration(endpoint: redisEndpoint), logger: Self.quietLogger)
+            clients.append(client)
+            switch setup {
+            case .naive(let timeToLive):
+                services.append(NaiveCacheAside(client: client, catalog: catalog, timeToLive: timeToLive, timeline: timeline))
+            case .strata(let label, let options, let memoryEntries):
+                let cache = StrataCache(
+                    configuration: .init(
+                        memoryMaximumEntries: memoryEntries, observer: TimelineObserver(timeline: timeline),
+                        logger: Self.quietLogger),
+                    distributedTier: try RedisCacheTier(client: client))
+                caches.append(cache)
+                let namespace = try CacheNamespace<Product>("product", codec: JSONCacheCodec(), defaultOptions: options)
+                services.append(StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label))
+            }
+        }
+        let runningClients = clients
+        let runningCaches = caches
+        let runningServices = services
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in runningClients { group.addTask { try await client.run() } }
+            for cache in runningCaches { group.addTask { try await cache.run() } }
+            defer { group.cancelAll() }
+            return try await body(runningServices)
+        }
+    }
+
+    /// Empties Redis so every run starts cold and equal.
+    func flushRedis() async throws {
+        _ = try await admin.send(RawCommand(["FLUSHALL"]), timeout: nil)
+    }
+
+    /// Makes Redis stop answering every client but the admin one for `duration` (`CLIENT PAUSE`),
+    /// which works on any Redis 6.2+, private or not.
+    func pauseRedis(for duration: Duration) async throws {
+        _ = try await admin.send(RawCommand(["CLIENT", "PAUSE", "\(duration.cacheMilliseconds)", "ALL"]), timeout: nil)
+    }
+}

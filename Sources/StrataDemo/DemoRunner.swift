@@ -1,0 +1,86 @@
+import Foundation
+import Redis
+import RedisServerHarness
+
+/// Where the demo reports what it is doing while it runs.
+public struct DemoProgress: Sendable {
+    let emit: @Sendable (String) -> Void
+    let started = ContinuousClock.now
+
+    /// Creates a progress reporter that hands each line to `emit`.
+    public init(emit: @escaping @Sendable (String) -> Void) { self.emit = emit }
+
+    func step(_ message: String) {
+        let elapsed = ContinuousClock.now - started
+        emit(String(format: "[%5.1fs] ", elapsed.cacheSeconds) + message)
+    }
+}
+
+/// Runs the whole demo: sets up Redis and the catalogue, runs every scenario, returns the report.
+public enum DemoRunner {
+    /// Runs the demo.
+    ///
+    /// - Throws: when Redis cannot be started or reached, or the catalogue cannot be created.
+    public static func run(_ configuration: DemoConfiguration, progress: DemoProgress) async throws -> DemoReport {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        var server: RedisServer?
+        let endpoint: RedisEndpoint
+        if let url = configuration.redisURL {
+            guard let parsed = RedisConnectionConfiguration(url: url) else {
+                throw DemoError("cannot parse the Redis URL (expected redis://host:port)")
+            }
+            endpoint = parsed.endpoint
+            progress.step("using Redis at \(endpoint)")
+        } else {
+            let started = try await RedisServer.start()
+            server = started
+            endpoint = RedisEndpoint(host: started.host, port: started.port)
+            progress.step("started a private redis-server on \(endpoint) (pid \(started.pid))")
+        }
+
+        do {
+            let scenarios = try await runScenarios(configuration, directory: directory, endpoint: endpoint, server: server, progress: progress)
+            if let server { await server.stop() }
+            progress.step("done")
+            return DemoReport(
+                quick: configuration.quick, instances: configuration.instances, catalogRows: configuration.catalogRows,
+                scenarios: scenarios)
+        } catch {
+            if let server { await server.stop() }
+            throw error
+        }
+    }
+
+    private static func runScenarios(
+        _ configuration: DemoConfiguration, directory: URL, endpoint: RedisEndpoint, server: RedisServer?, progress: DemoProgress
+    ) async throws -> [ScenarioReport] {
+        progress.step("creating the product catalogue (\(configuration.catalogRows) rows, SQLite)")
+        let catalog = try ProductCatalog(
+            path: directory.appendingPathComponent("catalog.sqlite").path,
+            configuration: .init(rows: configuration.catalogRows, latency: configuration.sourceLatency))
+        let environment = try DemoEnvironment(configuration: configuration, catalog: catalog, redisEndpoint: endpoint, ownServer: server)
+
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await environment.admin.run() }
+            defer { group.cancelAll() }
+            var reports: [ScenarioReport] = []
+            reports.append(try await DemoScenarios.steadyState(environment, progress: progress))
+            reports.append(try await DemoScenarios.hotKeyExpiry(environment, progress: progress))
+            reports.append(try await DemoScenarios.concurrentWrites(environment, progress: progress))
+            reports.append(try await DemoScenarios.redisOutage(environment, progress: progress))
+            reports.append(try await DemoScenarios.coldStart(environment, progress: progress))
+            return reports
+        }
+    }
+}
+
+/// A demo setup failure, described without secrets.
+public struct DemoError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { "demo: \(message)" }
+}

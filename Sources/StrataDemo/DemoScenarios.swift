@@ -1,0 +1,197 @@
+import Strata
+
+/// The scenarios, each comparing naive cache-aside with Strata on the same workload and seed.
+enum DemoScenarios {
+    static let zipfExponent = 0.9
+
+    /// Strata's production configuration for the catalogue.
+    static func productionOptions() -> CacheEntryOptions {
+        var options = CacheEntryOptions(
+            freshFor: .seconds(60),
+            staleness: .init(whileRevalidate: .seconds(10), ifError: .seconds(600), failSafeThrottle: .seconds(5)),
+            refresh: .init(beta: 1),
+            timeouts: .init(soft: .milliseconds(100), hard: .seconds(2)))
+        options.expiration.memoryFreshFor = .seconds(10)
+        options.expiration.jitter = .seconds(6)
+        return options
+    }
+
+    static func steadyState(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
+        let configuration = environment.configuration
+        let spec = WorkloadSpec(
+            usersPerInstance: configuration.quick ? 8 : 16, requestsPerUserPerSecond: 40,
+            duration: configuration.duration(full: .seconds(25), quick: .seconds(4)), writeShare: 0,
+            keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
+        let setups: [DemoEnvironment.Setup] = [
+            .naive(timeToLive: .seconds(60)),
+            .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
+        ]
+        var rows: [ScenarioRow] = []
+        for setup in setups {
+            try await environment.flushRedis()
+            let timeline = Timeline()
+            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
+                progress.step("steady state: \(services[0].name)")
+                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline)
+            }
+            rows.append(ScenarioRow(setup: setup.name, result: result, timeline: timeline))
+        }
+        let naive = rows[0]
+        let strata = rows[1]
+        let verdict = "Strata sent \(percent(strata.sourceQueries, of: naive.sourceQueries)) of naive's source queries; p99 "
+            + "\(format(strata.p99Milliseconds)) ms vs \(format(naive.p99Milliseconds)) ms; "
+            + "\(percent(strata.memoryHitRatio)) of requests never left the process."
+        return ScenarioReport(
+            id: "steady_state", title: "1. Steady state",
+            question: "Zipf(\(zipfExponent)) reads over \(configuration.catalogRows) products from \(configuration.instances) instances: hit ratio per tier, latency, source load.",
+            status: "measured", rows: rows, verdict: verdict)
+    }
+
+    static func hotKeyExpiry(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
+        let configuration = environment.configuration
+        let freshFor = Duration.seconds(1)
+        let duration = configuration.duration(full: .seconds(20), quick: .seconds(4))
+        let hotID = ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent).hottestID
+        let spec = WorkloadSpec(
+            usersPerInstance: 10, requestsPerUserPerSecond: 100, duration: duration, writeShare: 0,
+            keys: .single(hotID), seed: configuration.seed)
+        var singleFlight = CacheEntryOptions(freshFor: freshFor, refresh: .init(beta: nil))
+        singleFlight.tiers = .all
+        let xfetch = CacheEntryOptions(freshFor: freshFor, refresh: .init(beta: 1))
+        let setups: [DemoEnvironment.Setup] = [
+            .naive(timeToLive: freshFor),
+            .strata(label: "strata single-flight", options: singleFlight, memoryEntries: 1_000),
+            .strata(label: "strata single-flight + XFetch", options: xfetch, memoryEntries: 1_000),
+        ]
+        let expiries = max(1, duration.cacheSeconds / freshFor.cacheSeconds)
+        var rows: [ScenarioRow] = []
+        for setup in setups {
+            try await environment.flushRedis()
+            let timeline = Timeline()
+            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
+                progress.step("hot-key expiry: \(services[0].name)")
+                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline)
+            }
+            rows.append(ScenarioRow(
+                setup: setup.name, result: result, timeline: timeline,
+                figures: ["loads_per_expiry": Double(result.sourceQueries) / expiries]))
+        }
+        let loads = rows.map { $0.figures["loads_per_expiry"] ?? 0 }
+        let verdict = "Source loads per expiry of one hot key (\(configuration.instances) instances, \(configuration.instances * 10 * 100) req/s): "
+            + "naive \(format(loads[0])), single-flight \(format(loads[1])), with XFetch \(format(loads[2])); "
+            + "p99 \(format(rows[0].p99Milliseconds)) / \(format(rows[1].p99Milliseconds)) / \(format(rows[2].p99Milliseconds)) ms."
+        return ScenarioReport(
+            id: "hot_key_expiry", title: "2. Hot-key expiry (stampede)",
+            question: "One hot key with a 1 s lifetime under constant load: how many callers hit the source each time it expires?",
+            status: "measured", rows: rows, verdict: verdict)
+    }
+
+    static func concurrentWrites(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
+        ScenarioReport(
+            id: "concurrent_writes", title: "3. Concurrent writes (stale reads)",
+            question: "Writers and readers on hot keys with adversarial delays: how many reads return a stale version per invalidation strategy?",
+            status: "pending", rows: [],
+            verdict: "Not measured yet: needs the consistency checker and leases (issue 6).")
+    }
+
+    static func redisOutage(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
+        let configuration = environment.configuration
+        let duration = configuration.duration(full: .seconds(20), quick: .seconds(6))
+        let outageStart = configuration.duration(full: .seconds(6), quick: .seconds(2))
+        let outage = configuration.duration(full: .seconds(5), quick: .seconds(2))
+        let spec = WorkloadSpec(
+            usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
+            keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
+        let setups: [DemoEnvironment.Setup] = [
+            .naive(timeToLive: .seconds(60)),
+            .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
+        ]
+        var rows: [ScenarioRow] = []
+        for setup in setups {
+            try await environment.flushRedis()
+            let timeline = Timeline()
+            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
+                progress.step("Redis outage: \(services[0].name)")
+                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline) {
+                    try? await Task.sleep(for: outageStart)
+                    progress.step("  pausing Redis for \(outage.cacheSeconds) s (CLIENT PAUSE)")
+                    try? await environment.pauseRedis(for: outage)
+                }
+            }
+            rows.append(ScenarioRow(
+                setup: setup.name, result: result, timeline: timeline,
+                figures: ["outage_seconds": outage.cacheSeconds]))
+        }
+        let verdict = "During a \(format(outage.cacheSeconds)) s Redis stall: naive had \(rows[0].errors) failed requests and max latency "
+            + "\(format(rows[0].maxMilliseconds)) ms; Strata had \(rows[1].errors) failed requests and max latency \(format(rows[1].maxMilliseconds)) ms."
+        return ScenarioReport(
+            id: "redis_outage", title: "4. Redis outage",
+            question: "Redis stops answering for a few seconds under load: do callers see errors or long waits?",
+            status: "measured", rows: rows, verdict: verdict)
+    }
+
+    static func coldStart(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
+        let configuration = environment.configuration
+        let duration = configuration.duration(full: .seconds(20), quick: .seconds(5))
+        let flushAt = configuration.duration(full: .seconds(12), quick: .seconds(3))
+        let spec = WorkloadSpec(
+            usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
+            keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
+        let setups: [DemoEnvironment.Setup] = [
+            .naive(timeToLive: .seconds(60)),
+            .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
+        ]
+        var rows: [ScenarioRow] = []
+        for setup in setups {
+            try await environment.flushRedis()
+            let timeline = Timeline(bucket: .milliseconds(500))
+            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
+                progress.step("cold start: \(services[0].name)")
+                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline) {
+                    try? await Task.sleep(for: flushAt)
+                    progress.step("  emptying Redis (as a restart without persistence does)")
+                    try? await environment.flushRedis()
+                }
+            }
+            let series = timeline.series(.sourceQuery)
+            let flushBucket = Int(flushAt / timeline.bucket)
+            let before = series.prefix(flushBucket).suffix(2)
+            let after = series.dropFirst(flushBucket).prefix(2)
+            let perSecond = 1 / timeline.bucket.cacheSeconds
+            rows.append(ScenarioRow(
+                setup: setup.name, result: result, timeline: timeline,
+                figures: [
+                    "source_qps_before_flush": Double(before.reduce(0, +)) / Double(max(1, before.count)) * perSecond,
+                    "peak_source_qps_after_flush": Double(after.max() ?? 0) * perSecond,
+                ]))
+        }
+        let peaks = rows.map { $0.figures["peak_source_qps_after_flush"] ?? 0 }
+        let verdict = "After Redis lost its data, the source peaked at \(format(peaks[0])) queries/s with naive cache-aside and "
+            + "\(format(peaks[1])) with Strata, whose in-process tiers were still warm. (Warming a fresh Redis from published hot keys comes with issue 8.)"
+        return ScenarioReport(
+            id: "cold_start", title: "5. Cold start after a Redis restart",
+            question: "Redis comes back empty under load: how hard is the source of truth hit?",
+            status: "measured", rows: rows, verdict: verdict)
+    }
+
+    static func percent(_ part: Int, of whole: Int) -> String {
+        whole == 0 ? "n/a" : "\(format(100 * Double(part) / Double(whole)))%"
+    }
+
+    static func percent(_ ratio: Double) -> String { "\(format(100 * ratio))%" }
+
+    static func format(_ value: Double) -> String {
+        if value >= 100 { return String(Int(value.rounded())) }
+        let scaled = (value * 10).rounded() / 10
+        return String(scaled)
+    }
+}
+
+extension DemoEnvironment.Setup {
+    var name: String {
+        switch self {
+        case .naive: "naive cache-aside"
+        case .strata(let label, _, _): label
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+@testable import StrataDemo
+
+/// Runs `strata demo --quick` once (about 25 s) and checks the report's structure and that every
+/// comparison points the right way. Directions only: the numbers themselves vary with the machine.
+@Suite(.serialized) struct DemoQuickRunTests {
+    @Test func theQuickDemoShowsStrataAheadInEveryMeasuredScenario() async throws {
+        let lines = LinesCollector()
+        let report = try await DemoRunner.run(
+            DemoConfiguration(quick: true, catalogRows: 20_000), progress: DemoProgress { lines.append($0) })
+        #expect(lines.count >= 5)
+
+        let ids = report.scenarios.map(\.id)
+        #expect(ids == ["steady_state", "hot_key_expiry", "concurrent_writes", "redis_outage", "cold_start"])
+        for scenario in report.scenarios where scenario.status == "measured" {
+            #expect(scenario.rows.count >= 2, "\(scenario.id)")
+            for row in scenario.rows { #expect(row.requests > 0, "\(scenario.id) \(row.setup)") }
+        }
+
+        let steady = try #require(report.scenarios.first { $0.id == "steady_state" })
+        #expect(steady.rows[1].sourceQueries < steady.rows[0].sourceQueries)
+        #expect(steady.rows[1].memoryHitRatio > 0)
+        #expect(steady.rows[0].errors == 0 && steady.rows[1].errors == 0)
+
+        let stampede = try #require(report.scenarios.first { $0.id == "hot_key_expiry" })
+        let loads = stampede.rows.map { $0.figures["loads_per_expiry"] ?? .infinity }
+        #expect(loads[1] < loads[0])
+        #expect(loads[2] < loads[0])
+
+        let outage = try #require(report.scenarios.first { $0.id == "redis_outage" })
+        #expect(outage.rows[1].errors <= outage.rows[0].errors)
+        #expect(outage.rows[1].maxMilliseconds < outage.rows[0].maxMilliseconds)
+
+        let cold = try #require(report.scenarios.first { $0.id == "cold_start" })
+        let peaks = cold.rows.map { $0.figures["peak_source_qps_after_flush"] ?? 0 }
+        #expect(peaks[1] < peaks[0])
+
+        let html = report.renderHTML()
+        #expect(html.contains("<svg"))
+        #expect(html.contains("Hot-key expiry"))
+        let json = try JSONSerialization.jsonObject(with: Data(try report.renderJSON().utf8)) as? [String: Any]
+        let scenarios = json?["scenarios"] as? [[String: Any]]
+        #expect(scenarios?.count == 5)
+        #expect((scenarios?.first?["rows"] as? [[String: Any]])?.first?["p99_milliseconds"] != nil)
+        #expect(report.renderText().contains("naive cache-aside"))
+    }
+}
+
+final class LinesCollector: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var count: Int { lines.withLock { $0.count } }
+}
+
+import Synchronization
