@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RedisServerHarness", targets: ["RedisServerHarness"]),
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataRedis", targets: ["StrataRedis"]),
+        .library(name: "StrataOperations", targets: ["StrataOperations"]),
         .executable(name: "strata", targets: ["strata"]),
     ],
     dependencies: [
@@ -63,6 +64,16 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "StrataOperations",
+            dependencies: [
+                "Redis",
+                "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "RedisServerHarness",
             dependencies: [],
             swiftSettings: strictSwift6
@@ -73,6 +84,7 @@ let package = Package(
                 "Redis",
                 "Strata",
                 "StrataRedis",
+                "StrataOperations",
                 "RedisServerHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -119,6 +131,18 @@ let package = Package(
         .testTarget(
             name: "StrataRedisTests",
             dependencies: ["Strata", "StrataRedis", "Redis", "RedisServerHarness"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "StrataOperationsTests",
+            dependencies: [
+                "StrataOperations",
+                "Redis",
+                "RESP",
+                "RedisServerHarness",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strictSwift6
         ),
         .testTarget(
