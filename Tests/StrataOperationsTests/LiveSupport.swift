@@ -17,15 +17,7 @@ extension RedisServer {
 func withConnection<T>(
     _ configuration: RedisConnectionConfiguration, _ body: (RedisConnection) async throws -> T
 ) async throws -> T {
-    let connection = try await RedisConnection.connect(configuration: configuration)
-    do {
-        let result = try await body(connection)
-        await connection.close()
-        return result
-    } catch {
-        await connection.close()
-        throw error
-    }
+    try await RedisConnection.connect(configuration: configuration).closing(body)
 }
 
 /// Starts a private server with extra configuration, runs `body`, and stops it.

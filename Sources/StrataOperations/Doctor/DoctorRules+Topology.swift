@@ -178,39 +178,25 @@ public struct DoctorSentinelFacts: Sendable, Hashable {
             DoctorEvidence("service", service), DoctorEvidence("asked sentinel", sentinel), DoctorEvidence("primary", primary),
             DoctorEvidence("sentinels", String(otherSentinels + 1)), DoctorEvidence("replicas", "\(replicas) (\(unhealthyReplicas) unhealthy)"),
         ]
-        var findings: [DoctorFinding] = []
-        if let quorumProblem {
-            findings.append(
-                DoctorFinding(
-                    id: "sentinel.quorum", category: .topology, severity: .crit,
-                    title: "SENTINEL CKQUORUM fails (\(quorumProblem)): no failover can be authorised", evidence: evidence,
+        let quorum = DoctorRule.Reporter(id: "sentinel.quorum", category: .topology)
+        let replicaHealth = DoctorRule.Reporter(id: "sentinel.replicas", category: .topology)
+        let quorumFinding =
+            if let quorumProblem {
+                quorum(
+                    .crit, "SENTINEL CKQUORUM fails (\(quorumProblem)): no failover can be authorised", evidence,
                     advice: "Run at least three sentinels on separate hosts, reachable from each other, with a quorum they can reach."
                 )
-            )
-        } else {
-            findings.append(
-                DoctorFinding(id: "sentinel.quorum", category: .topology, severity: .ok, title: "the sentinels can reach quorum and authorise a failover", evidence: evidence)
-            )
-        }
-        if replicas == 0 || unhealthyReplicas == replicas {
-            findings.append(
-                DoctorFinding(
-                    id: "sentinel.replicas", category: .topology, severity: .crit,
-                    title: "no healthy replica: a failover has nothing to promote", evidence: evidence,
-                    advice: "Add replicas (replicaof) and check their links."
-                )
-            )
-        } else if unhealthyReplicas > 0 {
-            findings.append(
-                DoctorFinding(
-                    id: "sentinel.replicas", category: .topology, severity: .warn,
-                    title: "\(unhealthyReplicas) of \(replicas) replicas are down or disconnected", evidence: evidence,
-                    advice: "Check those replicas."
-                )
-            )
-        } else {
-            findings.append(DoctorFinding(id: "sentinel.replicas", category: .topology, severity: .ok, title: "every replica is healthy", evidence: evidence))
-        }
-        return findings
+            } else {
+                quorum(.ok, "the sentinels can reach quorum and authorise a failover", evidence)
+            }
+        let replicaFinding =
+            if replicas == 0 || unhealthyReplicas == replicas {
+                replicaHealth(.crit, "no healthy replica: a failover has nothing to promote", evidence, advice: "Add replicas (replicaof) and check their links.")
+            } else if unhealthyReplicas > 0 {
+                replicaHealth(.warn, "\(unhealthyReplicas) of \(replicas) replicas are down or disconnected", evidence, advice: "Check those replicas.")
+            } else {
+                replicaHealth(.ok, "every replica is healthy", evidence)
+            }
+        return [quorumFinding, replicaFinding]
     }
 }

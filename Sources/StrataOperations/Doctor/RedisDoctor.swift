@@ -162,14 +162,6 @@ public struct RedisDoctor: Sendable {
     private func withConnection<T>(
         _ configuration: RedisConnectionConfiguration, _ body: (RedisConnection) async throws(RedisError) -> T
     ) async throws(RedisError) -> T {
-        let connection = try await RedisConnection.connect(configuration: configuration, logger: logger)
-        do {
-            let result = try await body(connection)
-            await connection.close()
-            return result
-        } catch {
-            await connection.close()
-            throw error
-        }
+        try await RedisConnection.connect(configuration: configuration, logger: logger).closing(body)
     }
 }

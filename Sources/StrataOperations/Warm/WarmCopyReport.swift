@@ -115,27 +115,14 @@ public enum WarmCopy {
         guard sourceName != targetName else {
             throw WarmCopyError(.sameSourceAndTarget, message: "source and target are the same database")
         }
-        let sourceConnection = try await connect(source, role: "source", logger: logger)
-        let targetConnection: RedisConnection
-        do {
-            targetConnection = try await connect(target, role: "target", logger: logger)
-        } catch {
-            await sourceConnection.close()
-            throw error
+        return try await connect(source, role: "source", logger: logger).closing { sourceConnection throws(WarmCopyError) in
+            try await connect(target, role: "target", logger: logger).closing { targetConnection throws(WarmCopyError) in
+                try await WarmCopier(
+                    source: sourceConnection, sourceName: sourceName, target: targetConnection, targetName: targetName,
+                    options: options, logger: logger, progress: progress
+                ).run()
+            }
         }
-        let copier = WarmCopier(
-            source: sourceConnection, sourceName: sourceName, target: targetConnection, targetName: targetName,
-            options: options, logger: logger, progress: progress
-        )
-        let result: Result<WarmCopyReport, WarmCopyError>
-        do {
-            result = .success(try await copier.run())
-        } catch {
-            result = .failure(error)
-        }
-        await sourceConnection.close()
-        await targetConnection.close()
-        return try result.get()
     }
 
     private static func connect(
