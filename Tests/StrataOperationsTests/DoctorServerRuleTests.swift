@@ -153,7 +153,10 @@ struct DoctorServerRuleTests {
             $0.info["master_last_io_seconds_ago"] = "-1"
         }
         #expect(replica.severity(of: "replication.link") == .crit)
-        #expect(replica.with { $0.info["master_link_status"] = "up"; $0.info["master_last_io_seconds_ago"] = "1" }.severity(of: "replication.link") == .ok)
+        let up = replica.with { $0.info["master_link_status"] = "up" }
+        // Silence is judged against two ping periods (repl-ping-replica-period 10 in the recording).
+        #expect(up.with { $0.info["master_last_io_seconds_ago"] = "19" }.severity(of: "replication.link") == .ok)
+        #expect(up.with { $0.info["master_last_io_seconds_ago"] = "20" }.severity(of: "replication.link") == .warn)
         #expect(healthy.severity(of: "replication.link") == nil)
     }
 

@@ -78,7 +78,7 @@ extension DoctorRule {
         guard big > 0 else { return [report(.ok, "no sampled key reaches \(Format.bytes(policy.bigKeyBytes))", evidence)] }
         return [
             report(
-                .warn, "\(big) sampled keys use \(Format.bytes(policy.bigKeyBytes)) or more", evidence,
+                .warn, "\(big) of \(sample.sampled) sampled keys use \(Format.bytes(policy.bigKeyBytes)) or more", evidence,
                 advice: "Big keys block the server when read whole, deleted (use UNLINK) or migrated, and unbalance a cluster. Split them or cache smaller parts."
             )
         ]

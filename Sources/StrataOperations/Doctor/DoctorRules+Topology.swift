@@ -47,7 +47,10 @@ extension DoctorRule {
         if snapshot.infoInt("master_sync_in_progress") == 1 {
             return [report(.warn, "a full resynchronisation is in progress", evidence, advice: "Wait for it; repeated full syncs point at a too-small repl-backlog-size.")]
         }
-        if lastIO >= policy.replicaLagWarningSeconds {
+        // An idle primary only pings every repl-ping-replica-period (10 s by default): silence is
+        // suspicious after two missed pings, not after one.
+        let silenceLimit = max(policy.replicaLagWarningSeconds, 2 * (snapshot.configInt("repl-ping-replica-period") ?? 10))
+        if lastIO >= silenceLimit {
             return [report(.warn, "nothing heard from the primary for \(lastIO) s", evidence, advice: "Check the network between replica and primary.")]
         }
         return [report(.ok, "the link to the primary is up", evidence)]
