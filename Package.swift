@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RedisServerHarness", targets: ["RedisServerHarness"]),
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataRedis", targets: ["StrataRedis"]),
+        .library(name: "StrataOperations", targets: ["StrataOperations"]),
         .executable(name: "strata", targets: ["strata"]),
     ],
     dependencies: [
@@ -73,6 +74,16 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "StrataOperations",
+            dependencies: [
+                "Redis",
+                "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "RedisServerHarness",
             dependencies: [],
             swiftSettings: strictSwift6
@@ -84,6 +95,7 @@ let package = Package(
                 "Strata",
                 "StrataRedis",
                 "StrataDemo",
+                "StrataOperations",
                 "RedisServerHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -135,6 +147,18 @@ let package = Package(
         .testTarget(
             name: "StrataRedisTests",
             dependencies: ["Strata", "StrataRedis", "Redis", "RedisServerHarness"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "StrataOperationsTests",
+            dependencies: [
+                "StrataOperations",
+                "Redis",
+                "RESP",
+                "RedisServerHarness",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

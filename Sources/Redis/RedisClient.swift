@@ -178,15 +178,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     public func withDedicatedConnection<Result: Sendable>(
         _ body: (RedisConnection) async throws -> Result
     ) async throws -> Result {
-        let connection = try await openDedicatedConnection()
-        do {
-            let result = try await body(connection)
-            await connection.close()
-            return result
-        } catch {
-            await connection.close()
-            throw error
-        }
+        try await openDedicatedConnection().closing(body)
     }
 
     /// Opens a connection outside the pool with the client's settings, event loop, logger and

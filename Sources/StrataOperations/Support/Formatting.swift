@@ -1,0 +1,31 @@
+import Foundation
+
+/// Number formatting shared by reports and progress lines.
+enum Format {
+    /// Bytes with a binary unit: `812 B`, `31.0 MB`, `1.50 GB`.
+    static func bytes(_ value: Int) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var amount = Double(value)
+        var unit = 0
+        while abs(amount) >= 1024, unit < units.count - 1 {
+            amount /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(value) B" }
+        return String(format: amount < 10 ? "%.2f %@" : "%.1f %@", amount, units[unit])
+    }
+
+    /// Bytes with a unit, followed by the exact count when a unit was applied: `31.0 MB (32549936)`.
+    static func bytesExact(_ value: Int) -> String {
+        abs(value) < 1024 ? bytes(value) : "\(bytes(value)) (\(value))"
+    }
+
+    /// A ratio with two decimals.
+    static func ratio(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// A share as a percentage with one decimal: `48.6 %`.
+    static func percent(_ share: Double) -> String { String(format: "%.1f %%", share * 100) }
+
+    /// A rate with no decimals above 100 and one below.
+    static func rate(_ value: Double) -> String { String(format: value >= 100 ? "%.0f" : "%.1f", value) }
+}
