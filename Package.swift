@@ -45,9 +45,15 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
         .target(
             name: "Strata",
             dependencies: [
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -59,6 +65,8 @@ let package = Package(
             dependencies: [
                 "Strata",
                 "Redis",
+                "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift6
@@ -146,7 +154,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataRedisTests",
-            dependencies: ["Strata", "StrataRedis", "Redis", "RedisServerHarness"],
+            dependencies: [
+                "Strata", "StrataRedis", "Redis", "RedisServerHarness",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -11,6 +11,8 @@ strata_missing_packages() {
     command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+    # The CZlib and CSQLite system-library targets compile against these headers.
+    [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
     printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' '
 }

@@ -1,6 +1,0 @@
-import StrataRedis
-import Testing
-
-@Suite struct StrataRedisModuleTests {
-    @Test func moduleLinks() { _ = StrataRedis.self }
-}

@@ -1,0 +1,34 @@
+import NIOCore
+import Redis
+import RedisServerHarness
+import Strata
+import StrataRedis
+import Testing
+
+@Suite struct RedisCacheTierClusterTests {
+    /// Batch reads and removals span several hash slots (and so several nodes): the tier splits
+    /// them by slot and puts the answers back in key order.
+    @Test(.timeLimit(.minutes(1))) func batchCallsSpanSlotsAndNodes() async throws {
+        try await RedisCluster.withCluster(.init(primaries: 3, replicasPerPrimary: 0)) { cluster in
+            let client = try RedisClusterClient(
+                seeds: cluster.endpoints.map { RedisEndpoint(host: $0.host, port: $0.port) },
+                configuration: RedisConnectionConfiguration(
+                    endpoint: RedisEndpoint(host: "127.0.0.1", port: 0), commandTimeout: .seconds(10)))
+            let tier = try RedisCacheTier(cluster: client, configuration: .init(operationTimeout: .seconds(5)))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await client.run() }
+                defer { client.shutdown() }
+                let keys = (0..<12).map { "tier:\($0)" }
+                #expect(Set(keys.map { HashSlot(key: $0) }).count > 3)
+                for (index, key) in keys.enumerated() where index % 3 != 0 {
+                    try await tier.set(key, value: [UInt8(index)], timeToLive: .seconds(30))
+                }
+                let values = try await tier.get(keys)
+                #expect(values == keys.indices.map { $0 % 3 == 0 ? nil : [UInt8($0)] })
+                #expect(try await tier.get("tier:1") == [1])
+                try await tier.remove(keys)
+                #expect(try await tier.get(keys).allSatisfy { $0 == nil })
+            }
+        }
+    }
+}
