@@ -12,6 +12,8 @@ public struct DemoConfiguration: Sendable {
     public var sourceLatency: ClosedRange<Duration>
     /// The workload's random seed (the same for every setup).
     public var seed: UInt64
+    /// Run only the scenarios with these ids (all when empty).
+    public var onlyScenarios: Set<String> = []
 
     /// Creates a configuration with the demo's defaults.
     public init(

@@ -50,7 +50,7 @@ final class DemoEnvironment: Sendable {
             case .naive(let timeToLive):
                 services.append(NaiveCacheAside(client: client, catalog: catalog, timeToLive: timeToLive, timeline: timeline))
             case .strata(let label, let options, let memoryEntries):
-                let cache = StrataCache(
+                let cache = try StrataCache(
                     configuration: .init(
                         memoryMaximumEntries: memoryEntries, observer: TimelineObserver(timeline: timeline),
                         logger: Self.quietLogger),
@@ -73,12 +73,26 @@ final class DemoEnvironment: Sendable {
 
     /// Empties Redis so every run starts cold and equal.
     func flushRedis() async throws {
-        _ = try await admin.send(RawCommand(["FLUSHALL"]), timeout: nil)
+        _ = try await admin.rawValue(["FLUSHALL"])
+    }
+
+    /// Redis's `total_commands_processed`, to count round trips per request.
+    func commandsProcessed() async throws -> Int {
+        let info = try await admin.rawValue(["INFO", "stats"])
+        let text: String = switch info {
+        case .bulkString(let buffer): String(buffer: buffer)
+        case .verbatimString(_, let text): text
+        default: ""
+        }
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("total_commands_processed:") {
+            return Int(line.dropFirst("total_commands_processed:".count)) ?? 0
+        }
+        return 0
     }
 
     /// Makes Redis stop answering every client but the admin one for `duration` (`CLIENT PAUSE`),
     /// which works on any Redis 6.2+, private or not.
     func pauseRedis(for duration: Duration) async throws {
-        _ = try await admin.send(RawCommand(["CLIENT", "PAUSE", "\(duration.cacheMilliseconds)", "ALL"]), timeout: nil)
+        _ = try await admin.rawValue(["CLIENT", "PAUSE", "\(duration.cacheMilliseconds)", "ALL"])
     }
 }

@@ -66,12 +66,17 @@ public enum DemoRunner {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await environment.admin.run() }
             defer { group.cancelAll() }
+            let all: [(id: String, run: (DemoEnvironment, DemoProgress) async throws -> ScenarioReport)] = [
+                ("steady_state", DemoScenarios.steadyState),
+                ("hot_key_expiry", DemoScenarios.hotKeyExpiry),
+                ("concurrent_writes", DemoScenarios.concurrentWrites),
+                ("redis_outage", DemoScenarios.redisOutage),
+                ("cold_start", DemoScenarios.coldStart),
+            ]
             var reports: [ScenarioReport] = []
-            reports.append(try await DemoScenarios.steadyState(environment, progress: progress))
-            reports.append(try await DemoScenarios.hotKeyExpiry(environment, progress: progress))
-            reports.append(try await DemoScenarios.concurrentWrites(environment, progress: progress))
-            reports.append(try await DemoScenarios.redisOutage(environment, progress: progress))
-            reports.append(try await DemoScenarios.coldStart(environment, progress: progress))
+            for scenario in all where configuration.onlyScenarios.isEmpty || configuration.onlyScenarios.contains(scenario.id) {
+                reports.append(try await scenario.run(environment, progress))
+            }
             return reports
         }
     }

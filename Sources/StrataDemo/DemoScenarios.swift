@@ -20,27 +20,24 @@ enum DemoScenarios {
         let configuration = environment.configuration
         let spec = WorkloadSpec(
             usersPerInstance: configuration.quick ? 8 : 16, requestsPerUserPerSecond: 40,
-            duration: configuration.duration(full: .seconds(25), quick: .seconds(4)), writeShare: 0,
+            duration: configuration.duration(full: .seconds(15), quick: .seconds(2)), writeShare: 0,
             keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
         let setups: [DemoEnvironment.Setup] = [
             .naive(timeToLive: .seconds(60)),
             .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
         ]
+        let warmUp = configuration.duration(full: .seconds(10), quick: .milliseconds(1500))
         var rows: [ScenarioRow] = []
         for setup in setups {
-            try await environment.flushRedis()
-            let timeline = Timeline()
-            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
-                progress.step("steady state: \(services[0].name)")
-                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline)
-            }
-            rows.append(ScenarioRow(setup: setup.name, result: result, timeline: timeline))
+            let run = try await run(setup, spec: spec, in: environment, scenario: "steady state", progress: progress, warmUp: warmUp)
+            rows.append(ScenarioRow(setup: setup, run: run))
         }
         let naive = rows[0]
         let strata = rows[1]
-        let verdict = "Strata sent \(percent(strata.sourceQueries, of: naive.sourceQueries)) of naive's source queries; p99 "
-            + "\(format(strata.p99Milliseconds)) ms vs \(format(naive.p99Milliseconds)) ms; "
-            + "\(percent(strata.memoryHitRatio)) of requests never left the process."
+        let verdict = "After a \(format(warmUp.cacheSeconds)) s warm-up, \(percent(strata.memoryHitRatio)) of Strata's requests never left the process; "
+            + "p50 \(format(strata.p50Milliseconds)) ms vs \(format(naive.p50Milliseconds)) ms, "
+            + "\(format(strata.figures["redis_commands_per_request"] ?? 0)) vs \(format(naive.figures["redis_commands_per_request"] ?? 0)) Redis commands per request, "
+            + "source queries \(percent(strata.sourceQueries, of: naive.sourceQueries)) of naive's."
         return ScenarioReport(
             id: "steady_state", title: "1. Steady state",
             question: "Zipf(\(zipfExponent)) reads over \(configuration.catalogRows) products from \(configuration.instances) instances: hit ratio per tier, latency, source load.",
@@ -50,7 +47,7 @@ enum DemoScenarios {
     static func hotKeyExpiry(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
         let freshFor = Duration.seconds(1)
-        let duration = configuration.duration(full: .seconds(20), quick: .seconds(4))
+        let duration = configuration.duration(full: .seconds(10), quick: .milliseconds(2500))
         let hotID = ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent).hottestID
         let spec = WorkloadSpec(
             usersPerInstance: 10, requestsPerUserPerSecond: 100, duration: duration, writeShare: 0,
@@ -66,15 +63,8 @@ enum DemoScenarios {
         let expiries = max(1, duration.cacheSeconds / freshFor.cacheSeconds)
         var rows: [ScenarioRow] = []
         for setup in setups {
-            try await environment.flushRedis()
-            let timeline = Timeline()
-            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
-                progress.step("hot-key expiry: \(services[0].name)")
-                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline)
-            }
-            rows.append(ScenarioRow(
-                setup: setup.name, result: result, timeline: timeline,
-                figures: ["loads_per_expiry": Double(result.sourceQueries) / expiries]))
+            let run = try await run(setup, spec: spec, in: environment, scenario: "hot-key expiry", progress: progress)
+            rows.append(ScenarioRow(setup: setup, run: run, figures: ["loads_per_expiry": Double(run.result.sourceQueries) / expiries]))
         }
         let loads = rows.map { $0.figures["loads_per_expiry"] ?? 0 }
         let verdict = "Source loads per expiry of one hot key (\(configuration.instances) instances, \(configuration.instances * 10 * 100) req/s): "
@@ -96,9 +86,9 @@ enum DemoScenarios {
 
     static func redisOutage(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
-        let duration = configuration.duration(full: .seconds(20), quick: .seconds(6))
-        let outageStart = configuration.duration(full: .seconds(6), quick: .seconds(2))
-        let outage = configuration.duration(full: .seconds(5), quick: .seconds(2))
+        let duration = configuration.duration(full: .seconds(12), quick: .seconds(3))
+        let outageStart = configuration.duration(full: .seconds(4), quick: .seconds(1))
+        let outage = configuration.duration(full: .seconds(4), quick: .milliseconds(1500))
         let spec = WorkloadSpec(
             usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
             keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
@@ -108,19 +98,12 @@ enum DemoScenarios {
         ]
         var rows: [ScenarioRow] = []
         for setup in setups {
-            try await environment.flushRedis()
-            let timeline = Timeline()
-            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
-                progress.step("Redis outage: \(services[0].name)")
-                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline) {
-                    try? await Task.sleep(for: outageStart)
-                    progress.step("  pausing Redis for \(outage.cacheSeconds) s (CLIENT PAUSE)")
-                    try? await environment.pauseRedis(for: outage)
-                }
+            let run = try await run(setup, spec: spec, in: environment, scenario: "Redis outage", progress: progress, warmUp: configuration.duration(full: .seconds(2), quick: .seconds(1))) {
+                try? await Task.sleep(for: outageStart)
+                progress.step("  pausing Redis for \(format(outage.cacheSeconds)) s (CLIENT PAUSE)")
+                try? await environment.pauseRedis(for: outage)
             }
-            rows.append(ScenarioRow(
-                setup: setup.name, result: result, timeline: timeline,
-                figures: ["outage_seconds": outage.cacheSeconds]))
+            rows.append(ScenarioRow(setup: setup, run: run, figures: ["outage_seconds": outage.cacheSeconds]))
         }
         let verdict = "During a \(format(outage.cacheSeconds)) s Redis stall: naive had \(rows[0].errors) failed requests and max latency "
             + "\(format(rows[0].maxMilliseconds)) ms; Strata had \(rows[1].errors) failed requests and max latency \(format(rows[1].maxMilliseconds)) ms."
@@ -132,8 +115,9 @@ enum DemoScenarios {
 
     static func coldStart(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
-        let duration = configuration.duration(full: .seconds(20), quick: .seconds(5))
-        let flushAt = configuration.duration(full: .seconds(12), quick: .seconds(3))
+        let duration = configuration.duration(full: .seconds(8), quick: .seconds(2))
+        let flushAt = configuration.duration(full: .seconds(3), quick: .seconds(1))
+        let warmUp = configuration.duration(full: .seconds(8), quick: .milliseconds(1500))
         let spec = WorkloadSpec(
             usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
             keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
@@ -143,23 +127,18 @@ enum DemoScenarios {
         ]
         var rows: [ScenarioRow] = []
         for setup in setups {
-            try await environment.flushRedis()
-            let timeline = Timeline(bucket: .milliseconds(500))
-            let result = try await environment.withInstances(setup, count: configuration.instances, timeline: timeline) { services in
-                progress.step("cold start: \(services[0].name)")
-                return await Workload.run(spec, services: services, catalog: environment.catalog, timeline: timeline) {
-                    try? await Task.sleep(for: flushAt)
-                    progress.step("  emptying Redis (as a restart without persistence does)")
-                    try? await environment.flushRedis()
-                }
+            let run = try await run(setup, spec: spec, in: environment, scenario: "cold start", progress: progress, warmUp: warmUp, bucket: .milliseconds(500)) {
+                try? await Task.sleep(for: flushAt)
+                progress.step("  emptying Redis (as a restart without persistence does)")
+                try? await environment.flushRedis()
             }
-            let series = timeline.series(.sourceQuery)
-            let flushBucket = Int(flushAt / timeline.bucket)
+            let series = run.timeline.series(.sourceQuery)
+            let flushBucket = Int(flushAt / run.timeline.bucket)
             let before = series.prefix(flushBucket).suffix(2)
             let after = series.dropFirst(flushBucket).prefix(2)
-            let perSecond = 1 / timeline.bucket.cacheSeconds
+            let perSecond = 1 / run.timeline.bucket.cacheSeconds
             rows.append(ScenarioRow(
-                setup: setup.name, result: result, timeline: timeline,
+                setup: setup, run: run,
                 figures: [
                     "source_qps_before_flush": Double(before.reduce(0, +)) / Double(max(1, before.count)) * perSecond,
                     "peak_source_qps_after_flush": Double(after.max() ?? 0) * perSecond,
@@ -182,6 +161,7 @@ enum DemoScenarios {
 
     static func format(_ value: Double) -> String {
         if value >= 100 { return String(Int(value.rounded())) }
+        if value < 1 { return String((value * 100).rounded() / 100) }
         let scaled = (value * 10).rounded() / 10
         return String(scaled)
     }

@@ -38,12 +38,11 @@ public final class ProductCatalog: Sendable {
     private let database: SQLiteDatabase
     private let queries = Atomic<Int>(0)
     private let failing = Atomic<Bool>(false)
-    let timeline: Timeline?
+    private let timeline = Mutex<Timeline?>(nil)
 
     /// Opens (creating and filling) a catalogue at `path`.
-    public init(path: String, configuration: Configuration = Configuration(), timeline: Timeline? = nil) throws {
+    public init(path: String, configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
-        self.timeline = timeline
         database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;")
         try database.execute(
@@ -62,6 +61,9 @@ public final class ProductCatalog: Sendable {
 
     /// Queries answered so far.
     public var queryCount: Int { queries.load(ordering: .relaxed) }
+
+    /// Where queries are counted over time (the running scenario's timeline).
+    func attach(_ timeline: Timeline?) { self.timeline.withLock { $0 = timeline } }
 
     /// Makes every query fail (true) or succeed again (false).
     public func setFailing(_ failing: Bool) { self.failing.store(failing, ordering: .relaxed) }
@@ -102,7 +104,7 @@ public final class ProductCatalog: Sendable {
 
     private func beginQuery() async throws {
         queries.wrappingAdd(1, ordering: .relaxed)
-        timeline?.record(.sourceQuery)
+        timeline.withLock { $0 }?.record(.sourceQuery)
         let range = configuration.latency
         let low = range.lowerBound.cacheMicroseconds
         let high = range.upperBound.cacheMicroseconds

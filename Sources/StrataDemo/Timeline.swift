@@ -10,29 +10,35 @@ public final class Timeline: Sendable {
 
     /// The bucket width.
     public let bucket: Duration
-    private let start: ContinuousClock.Instant
-    private let buckets = Mutex<[[Int]]>([])
+    private struct State {
+        var start: ContinuousClock.Instant = .now
+        var buckets: [[Int]] = []
+    }
+    private let state = Mutex(State())
 
     /// Starts a timeline now.
     public init(bucket: Duration = .milliseconds(250)) {
         self.bucket = bucket
-        self.start = .now
+    }
+
+    /// Forgets everything counted so far and starts again now (after a warm-up).
+    public func restart() {
+        state.withLock { $0 = State() }
     }
 
     /// Counts one event at the current time.
     public func record(_ event: Event, count: Int = 1) {
-        let index = Int((ContinuousClock.now - start) / bucket)
-        buckets.withLock { buckets in
-            while buckets.count <= index { buckets.append(Array(repeating: 0, count: Event.allCases.count)) }
-            buckets[index][event.rawValue] += count
+        let now = ContinuousClock.now
+        state.withLock { state in
+            let index = Int((now - state.start) / bucket)
+            guard index >= 0 else { return }
+            while state.buckets.count <= index { state.buckets.append(Array(repeating: 0, count: Event.allCases.count)) }
+            state.buckets[index][event.rawValue] += count
         }
     }
 
     /// The counts of `event` per bucket, from the start.
     public func series(_ event: Event) -> [Int] {
-        buckets.withLock { $0.map { $0[event.rawValue] } }
+        state.withLock { $0.buckets.map { $0[event.rawValue] } }
     }
-
-    /// Seconds since the timeline started.
-    public var elapsed: Duration { ContinuousClock.now - start }
 }

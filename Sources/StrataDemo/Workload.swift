@@ -44,6 +44,8 @@ enum Workload {
         _ spec: WorkloadSpec, services: [any ProductService], catalog: ProductCatalog, timeline: Timeline,
         nemesis: (@Sendable () async -> Void)? = nil
     ) async -> WorkloadResult {
+        catalog.attach(timeline)
+        defer { catalog.attach(nil) }
         let queriesBefore = catalog.queryCount
         let start = ContinuousClock.now
         let deadline = start.advanced(by: spec.duration)

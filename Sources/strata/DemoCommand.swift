@@ -36,11 +36,15 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Write a self-contained HTML report with charts to this file.")
     var report: String?
 
+    @Option(help: "Run only these scenarios (comma-separated ids: steady_state, hot_key_expiry, concurrent_writes, redis_outage, cold_start).")
+    var only: String?
+
     @Flag(help: "Print the report as JSON on stdout (progress still goes to stderr).")
     var json = false
 
     func run() async throws {
-        let configuration = DemoConfiguration(quick: quick, redisURL: redis, instances: instances, catalogRows: rows)
+        var configuration = DemoConfiguration(quick: quick, redisURL: redis, instances: instances, catalogRows: rows)
+        configuration.onlyScenarios = Set((only ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let progress = DemoProgress { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let result = try await DemoRunner.run(configuration, progress: progress)
         if let report {

@@ -1,3 +1,5 @@
+import Logging
+
 /// The distributed tier as the cache sees it: calls that never throw, skipped while the circuit
 /// breaker is open, every failure counted.
 struct DistributedTierGuard: Sendable {
@@ -8,35 +10,57 @@ struct DistributedTierGuard: Sendable {
     }
 
     let tier: any DistributedCacheTier
-    let breaker = BreakerStub()
+    let breaker: SharedCircuitBreaker
+
+    init(
+        tier: any DistributedCacheTier, breaker configuration: CircuitBreaker.Configuration,
+        events: CacheEventSink, logger: Logger
+    ) throws(CacheError) {
+        self.tier = tier
+        do {
+            breaker = try SharedCircuitBreaker(configuration: configuration) { transition in
+                let open = if case .open = transition.to { true } else { false }
+                events.record(.breakerChanged(open: open))
+                if open {
+                    logger.warning(
+                        "distributed tier breaker opened: serving from memory and the loader until it recovers",
+                        metadata: ["reason": "\(transition.reason)"])
+                } else if case .closed = transition.to {
+                    logger.notice("distributed tier breaker closed: the tier answers again")
+                }
+            }
+        } catch {
+            throw CacheError(.invalidConfiguration, "breaker: \(error)", underlying: error)
+        }
+    }
 
     func get(_ key: String, now: CacheInstant, record: (CacheEvent) -> Void) async -> ReadResult {
-        guard breaker.allows(now: now) else {
+        guard let permit = breaker.shouldAttempt(now: now) else {
             record(.distributedTierFailed(.get, breakerOpen: true))
             return .unavailable
         }
         do {
             let bytes = try await tier.get(key)
-            breaker.record(success: true, now: now)
+            breaker.recordSuccess(permit, now: now)
             return bytes.map { .found($0) } ?? .notFound
         } catch {
-            breaker.record(success: false, now: now)
+            breaker.recordFailure(permit, now: now)
             record(.distributedTierFailed(.get, breakerOpen: false))
             return .unavailable
         }
     }
 
     func get(_ keys: [String], now: CacheInstant, record: (CacheEvent) -> Void) async -> [ReadResult] {
-        guard breaker.allows(now: now) else {
+        guard let permit = breaker.shouldAttempt(now: now) else {
             record(.distributedTierFailed(.get, breakerOpen: true))
             return Array(repeating: .unavailable, count: keys.count)
         }
         do {
             let values = try await tier.get(keys)
-            breaker.record(success: true, now: now)
+            breaker.recordSuccess(permit, now: now)
             return values.map { $0.map { .found($0) } ?? .notFound }
         } catch {
-            breaker.record(success: false, now: now)
+            breaker.recordFailure(permit, now: now)
             record(.distributedTierFailed(.get, breakerOpen: false))
             return Array(repeating: .unavailable, count: keys.count)
         }
@@ -44,16 +68,16 @@ struct DistributedTierGuard: Sendable {
 
     /// - Returns: whether the write reached the tier.
     func set(_ key: String, value: [UInt8], timeToLive: Duration, now: CacheInstant, record: (CacheEvent) -> Void) async -> Bool {
-        guard breaker.allows(now: now) else {
+        guard let permit = breaker.shouldAttempt(now: now) else {
             record(.distributedTierFailed(.set, breakerOpen: true))
             return false
         }
         do {
             try await tier.set(key, value: value, timeToLive: timeToLive)
-            breaker.record(success: true, now: now)
+            breaker.recordSuccess(permit, now: now)
             return true
         } catch {
-            breaker.record(success: false, now: now)
+            breaker.recordFailure(permit, now: now)
             record(.distributedTierFailed(.set, breakerOpen: false))
             return false
         }
@@ -61,16 +85,16 @@ struct DistributedTierGuard: Sendable {
 
     /// - Returns: whether the removal reached the tier.
     func remove(_ keys: [String], now: CacheInstant, record: (CacheEvent) -> Void) async -> Bool {
-        guard breaker.allows(now: now) else {
+        guard let permit = breaker.shouldAttempt(now: now) else {
             record(.distributedTierFailed(.remove, breakerOpen: true))
             return false
         }
         do {
             try await tier.remove(keys)
-            breaker.record(success: true, now: now)
+            breaker.recordSuccess(permit, now: now)
             return true
         } catch {
-            breaker.record(success: false, now: now)
+            breaker.recordFailure(permit, now: now)
             record(.distributedTierFailed(.remove, breakerOpen: false))
             return false
         }

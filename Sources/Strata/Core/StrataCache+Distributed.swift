@@ -29,9 +29,12 @@ extension StrataCache {
         guard let envelope = try? CacheEnvelope(decoding: bytes) else { return nil }
         let metadata = EntryMetadata(
             createdAt: envelope.createdAt, freshUntil: envelope.freshUntil, staleUntil: envelope.staleUntil,
-            recompute: .milliseconds(Int64(envelope.recomputeMilliseconds)), dataVersion: envelope.dataVersion)
+            recompute: envelope.recomputeTime, dataVersion: envelope.dataVersion)
         if envelope.isNegative { return ResolvedEntry(value: nil, metadata: metadata) }
-        guard envelope.codecID == codec.id, let value = try? codec.decode(envelope.payload) else { return nil }
+        guard envelope.codecID == codec.id,
+            let payload = try? envelope.decodedPayload(using: configuration.compression),
+            let value = try? codec.decode(payload)
+        else { return nil }
         return ResolvedEntry(value: value, metadata: metadata)
     }
 
@@ -42,12 +45,12 @@ extension StrataCache {
             payload = encoded
         }
         let metadata = entry.metadata
-        let recompute = UInt32(clamping: max(0, metadata.recompute.cacheMilliseconds))
-        return CacheEnvelope(
-            codecID: codec.id, isNegative: entry.value == nil, createdAt: metadata.createdAt,
-            freshUntil: metadata.freshUntil, staleUntil: metadata.staleUntil, recomputeMilliseconds: recompute,
-            dataVersion: metadata.dataVersion, payload: payload
-        ).encoded()
+        var envelope = CacheEnvelope(
+            codecID: codec.id, flags: entry.value == nil ? .negative : [], createdAt: metadata.createdAt,
+            freshUntil: metadata.freshUntil, staleUntil: metadata.staleUntil, recomputeTime: metadata.recompute,
+            dataVersion: metadata.dataVersion, payload: payload)
+        envelope.compressPayload(using: configuration.compression)
+        return envelope.encoded()
     }
 
     /// Writes the entry to the distributed tier with a physical TTL that covers its stale window.

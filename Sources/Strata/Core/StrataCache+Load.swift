@@ -36,6 +36,8 @@ extension StrataCache {
             }
             let entry = makeEntry(value: value, options: options, now: finished, recompute: elapsed)
             storeInMemory(key: key, entry: entry, options: options, now: finished)
+            // Waiters need not wait for the distributed write (up to its deadline when Redis is slow).
+            publish(.success(entry))
             await storeDistributed(key: key, entry: entry, options: options, now: finished)
             return .success(entry)
         case .failure(let error):

@@ -31,6 +31,10 @@ public final class StrataCache: Service, Sendable {
         public var observer: any CacheObserver
         /// Where the cache logs what an operator should know.
         public var logger: Logger
+        /// When distributed-tier calls are skipped after failures, and how they are probed again.
+        public var breaker: CircuitBreaker.Configuration
+        /// Compression of payloads written to the distributed tier.
+        public var compression: CacheCompression
 
         /// Creates a configuration with production defaults.
         public init(
@@ -38,13 +42,17 @@ public final class StrataCache: Service, Sendable {
             clock: any CacheClock = SystemCacheClock(),
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             observer: any CacheObserver = NoCacheObserver(),
-            logger: Logger = Logger(label: "strata.cache")
+            logger: Logger = Logger(label: "strata.cache"),
+            breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
+            compression: CacheCompression = CacheCompression()
         ) {
             self.memoryMaximumEntries = memoryMaximumEntries
             self.clock = clock
             self.random = random
             self.observer = observer
             self.logger = logger
+            self.breaker = breaker
+            self.compression = compression
         }
     }
 
@@ -54,19 +62,37 @@ public final class StrataCache: Service, Sendable {
     let distributed: DistributedTierGuard?
     let flights = SingleFlightTable<ResolvedEntry>()
     let background = BackgroundWork()
-    let counters = StatisticsCounters()
+    let counters: StatisticsCounters
+    let events: CacheEventSink
 
     /// Creates a cache.
     ///
     /// - Parameters:
     ///   - configuration: instance-wide settings.
     ///   - distributedTier: the shared tier (for example `RedisCacheTier`); `nil` for in-process only.
-    public init(configuration: Configuration = Configuration(), distributedTier: (any DistributedCacheTier)? = nil) {
+    /// - Throws: ``CacheError`` `.invalidConfiguration` when a setting is incoherent.
+    public init(configuration: Configuration = Configuration(), distributedTier: (any DistributedCacheTier)? = nil) throws(CacheError) {
+        guard configuration.memoryMaximumEntries >= 0 else {
+            throw CacheError(.invalidConfiguration, "memoryMaximumEntries must not be negative")
+        }
+        do {
+            try configuration.compression.validate()
+        } catch {
+            throw CacheError(.invalidConfiguration, "compression: \(error)", underlying: error)
+        }
         self.configuration = configuration
         self.clock = configuration.clock
+        let counters = StatisticsCounters()
+        self.counters = counters
+        self.events = CacheEventSink(counters: counters, observer: configuration.observer)
         self.memory = configuration.memoryMaximumEntries > 0
             ? MemoryCache(maximumEntries: configuration.memoryMaximumEntries, clock: configuration.clock) : nil
-        self.distributed = distributedTier.map { DistributedTierGuard(tier: $0) }
+        if let distributedTier {
+            self.distributed = try DistributedTierGuard(
+                tier: distributedTier, breaker: configuration.breaker, events: events, logger: configuration.logger)
+        } else {
+            self.distributed = nil
+        }
     }
 
     /// Runs background work (shared loads, refreshes) until cancelled or gracefully shut down.
@@ -81,10 +107,7 @@ public final class StrataCache: Service, Sendable {
     /// A snapshot of the cache's counters.
     public func statistics() -> CacheStatistics { counters.snapshot() }
 
-    func record(_ event: CacheEvent) {
-        counters.count(event)
-        configuration.observer.record(event)
-    }
+    func record(_ event: CacheEvent) { events.record(event) }
 
     // MARK: Get-or-load
 

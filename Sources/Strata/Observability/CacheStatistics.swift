@@ -80,3 +80,14 @@ final class StatisticsCounters: Sendable {
         )
     }
 }
+
+/// Where every event goes: the always-on counters and the configured observer.
+struct CacheEventSink: Sendable {
+    let counters: StatisticsCounters
+    let observer: any CacheObserver
+
+    func record(_ event: CacheEvent) {
+        counters.count(event)
+        observer.record(event)
+    }
+}

@@ -22,12 +22,12 @@ final class BatchLoaderProbe: Sendable {
 @Suite struct BatchTests {
     let clock = ManualCacheClock()
 
-    func makeCache(tier: FakeDistributedTier? = nil) -> StrataCache {
-        StrataCache(configuration: .init(clock: clock, random: { 0.5 }), distributedTier: tier)
+    func makeCache(tier: FakeDistributedTier? = nil) throws -> StrataCache {
+        try StrataCache(configuration: .init(clock: clock, random: { 0.5 }), distributedTier: tier)
     }
 
     @Test func theLoaderIsAskedOnlyForMissesAndRecordsAreCachedOneByOne() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let namespace = try makeNamespace(CacheEntryOptions(freshFor: .seconds(60), refresh: .init(beta: nil)))
         let keys = (0..<5).map { namespace.key($0) }
         let known = Set(keys.map(\.storageKey))
@@ -47,7 +47,7 @@ final class BatchLoaderProbe: Sendable {
     }
 
     @Test func keysAlreadyBeingLoadedByAnotherCallerAreNotRequestedAgain() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let namespace = try makeNamespace()
         let keys = (0..<3).map { namespace.key($0) }
         let known = Set(keys.map(\.storageKey))
@@ -69,7 +69,7 @@ final class BatchLoaderProbe: Sendable {
     }
 
     @Test func keysTheLoaderDoesNotReturnAreAbsentAndNegativelyCachedWhenAsked() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let namespace = try makeNamespace(CacheEntryOptions(freshFor: .seconds(60), negativeFor: .seconds(5)))
         let keys = (0..<2).map { namespace.key($0) }
         let loader = BatchLoaderProbe()
@@ -85,8 +85,8 @@ final class BatchLoaderProbe: Sendable {
 
     @Test func recordsAnotherInstanceCachedComeFromTheDistributedTierInOneRead() async throws {
         let tier = FakeDistributedTier()
-        let first = makeCache(tier: tier)
-        let second = makeCache(tier: tier)
+        let first = try makeCache(tier: tier)
+        let second = try makeCache(tier: tier)
         let namespace = try makeNamespace()
         let keys = (0..<4).map { namespace.key($0) }
         let known = Set(keys.map(\.storageKey))
@@ -101,7 +101,7 @@ final class BatchLoaderProbe: Sendable {
     }
 
     @Test func aFailingBatchLoaderServesStaleRecordsWhereFailSafeAllows() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let options = CacheEntryOptions(
             freshFor: .seconds(10), staleness: .init(ifError: .seconds(600)), refresh: .init(beta: nil))
         let namespace = try makeNamespace(options)

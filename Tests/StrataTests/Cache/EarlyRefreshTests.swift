@@ -95,7 +95,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test func anXFetchHitStartsOneBackgroundRefreshAndServesTheCurrentValue() async throws {
         let clock = ManualCacheClock()
-        let cache = StrataCache(configuration: .init(clock: clock, random: { 0.999_999 }))
+        let cache = try StrataCache(configuration: .init(clock: clock, random: { 0.999_999 }))
         let key = try makeNamespace(CacheEntryOptions(freshFor: .seconds(10), refresh: .init(beta: 1))).key("x")
         let probe = LoaderProbe()
         try await withRunningCache(cache) {

@@ -5,8 +5,8 @@ import Testing
 @Suite struct FailSafeTests {
     let clock = ManualCacheClock()
 
-    func makeCache(tier: FakeDistributedTier? = nil) -> StrataCache {
-        StrataCache(configuration: .init(clock: clock, random: { 0.5 }), distributedTier: tier)
+    func makeCache(tier: FakeDistributedTier? = nil) throws -> StrataCache {
+        try StrataCache(configuration: .init(clock: clock, random: { 0.5 }), distributedTier: tier)
     }
 
     func failSafeOptions(soft: Duration? = nil, hard: Duration? = nil) -> CacheEntryOptions {
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func aFailingLoaderServesTheStaleValueAndIsNotRetriedWithinTheThrottle() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(failSafeOptions()).key("fs")
         let failures = Counter()
         let failing: @Sendable () async throws -> String = {
@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func pastTheFailSafeWindowTheLoaderErrorReachesTheCaller() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(failSafeOptions()).key("fs")
         _ = try await cache.value(for: key) { "good" }
         clock.advance(by: .seconds(611))
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func withoutFailSafeALoaderErrorIsACacheErrorWithTheUnderlyingError() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(CacheEntryOptions(freshFor: .seconds(10))).key("plain")
         do {
             _ = try await cache.value(for: key) { () async throws -> String in throw LoaderFailure() }
@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func theSoftTimeoutReturnsStaleWhileTheLoadFinishesInTheBackgroundAndIsStored() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(failSafeOptions(soft: .milliseconds(100), hard: .seconds(5))).key("soft")
         let probe = LoaderProbe()
         try await withRunningCache(cache) {
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func theHardTimeoutFailsTheCallWhenNothingStaleExists() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(failSafeOptions(hard: .seconds(1))).key("hard")
         let probe = LoaderProbe()
         probe.close()
@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func theHardTimeoutServesStaleWhenFailSafeAllows() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(failSafeOptions(hard: .seconds(1))).key("hard-stale")
         let probe = LoaderProbe()
         try await withRunningCache(cache) {
@@ -117,7 +117,7 @@ import Testing
     @Test func aDownDistributedTierNeverFailsTheCaller() async throws {
         let tier = FakeDistributedTier()
         tier.failing = true
-        let cache = makeCache(tier: tier)
+        let cache = try makeCache(tier: tier)
         let key = try makeNamespace(CacheEntryOptions(freshFor: .seconds(10))).key("down")
         let probe = LoaderProbe()
         let loaded = try await fetch(cache, key, loading: "from-source", probe: probe)
@@ -132,7 +132,7 @@ import Testing
 
     @Test func whileTheDistributedTierIsDownALogicallyFreshMemoryCopyIsStillTrusted() async throws {
         let tier = FakeDistributedTier()
-        let cache = makeCache(tier: tier)
+        let cache = try makeCache(tier: tier)
         var options = CacheEntryOptions(freshFor: .seconds(300), refresh: .init(beta: nil))
         options.expiration.memoryFreshFor = .seconds(10)
         let key = try makeNamespace(options).key("trusted")

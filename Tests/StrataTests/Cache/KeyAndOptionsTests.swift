@@ -45,7 +45,7 @@ import Testing
 
     @Test func jitterSpreadsFreshnessWithinItsBound() throws {
         let clock = ManualCacheClock()
-        let cache = StrataCache(configuration: .init(clock: clock, random: { 0.5 }))
+        let cache = try StrataCache(configuration: .init(clock: clock, random: { 0.5 }))
         var options = CacheEntryOptions(freshFor: .seconds(100))
         options.expiration.jitter = .seconds(10)
         let entry = cache.makeEntry(value: "v", options: options, now: clock.now, recompute: .zero)

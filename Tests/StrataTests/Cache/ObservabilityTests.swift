@@ -7,7 +7,7 @@ import Testing
     @Test func metricsCarryTheNamespaceAndTierButNeverTheKey() async throws {
         let metrics = TestMetrics()
         let clock = ManualCacheClock()
-        let cache = StrataCache(
+        let cache = try StrataCache(
             configuration: .init(clock: clock, random: { 0.5 }, observer: MetricsCacheObserver(factory: metrics)),
             distributedTier: FakeDistributedTier())
         let key = try makeNamespace().key("user-4711-secret")
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func statisticsCountHitsMissesAndLoads() async throws {
-        let cache = StrataCache(configuration: .init(clock: ManualCacheClock()))
+        let cache = try StrataCache(configuration: .init(clock: ManualCacheClock()))
         let key = try makeNamespace().key("k")
         #expect(cache.statistics().hitRatio == nil)
         _ = try await cache.value(for: key) { "v" }
@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func cacheErrorsNeverPrintKeys() async throws {
-        let cache = StrataCache(configuration: .init(clock: ManualCacheClock()))
+        let cache = try StrataCache(configuration: .init(clock: ManualCacheClock()))
         let key = try makeNamespace().key("user-4711-secret")
         do {
             _ = try await cache.value(for: key) { () async throws -> String in throw LoaderFailure() }

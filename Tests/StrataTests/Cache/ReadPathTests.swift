@@ -6,12 +6,12 @@ import Testing
 @Suite struct ReadPathTests {
     let clock = ManualCacheClock()
 
-    func makeCache(tier: FakeDistributedTier? = nil, random: @escaping @Sendable () -> Double = { 0.5 }) -> StrataCache {
-        StrataCache(configuration: .init(clock: clock, random: random), distributedTier: tier)
+    func makeCache(tier: FakeDistributedTier? = nil, random: @escaping @Sendable () -> Double = { 0.5 }) throws -> StrataCache {
+        try StrataCache(configuration: .init(clock: clock, random: random), distributedTier: tier)
     }
 
     @Test func aFreshValueIsServedWithoutCallingTheLoaderAgain() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(CacheEntryOptions(freshFor: .seconds(60), refresh: .init(beta: nil))).key("a")
         let probe = LoaderProbe()
         #expect(try await fetch(cache, key, loading: "v1", probe: probe) == "v1")
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func aThousandConcurrentCallersOnAnExpiredHotKeyCauseExactlyOneLoad() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(CacheEntryOptions(freshFor: .seconds(10), refresh: .init(beta: nil))).key("hot")
         let loads = Counter()
         try await withRunningCache(cache) {
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func cancellingOneWaiterDoesNotCancelTheSharedLoad() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace().key("shared")
         let probe = LoaderProbe()
         probe.close()
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func withoutRunTheFirstCallerLoadsInItsOwnTask() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace().key("inline")
         let value = try await cache.value(for: key) { "inline" }
         #expect(value == "inline")
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func aStaleValueInsideTheRevalidateWindowIsServedWhileOneRefreshRuns() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let options = CacheEntryOptions(
             freshFor: .seconds(10), staleness: .init(whileRevalidate: .seconds(30)), refresh: .init(beta: nil))
         let key = try makeNamespace(options).key("swr")
@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func aNotFoundAnswerIsCachedForTheNegativeDurationOnly() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace(CacheEntryOptions(freshFor: .seconds(60), negativeFor: .seconds(5))).key("missing")
         let calls = Counter()
         let loader: @Sendable () async throws -> String? = {
@@ -113,7 +113,7 @@ import Testing
     }
 
     @Test func withoutNegativeCachingEveryNotFoundCallsTheLoader() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace().key("missing")
         let calls = Counter()
         let loader: @Sendable () async throws -> String? = {
@@ -127,7 +127,7 @@ import Testing
 
     @Test func theInProcessCopyRevalidatesAgainstTheDistributedTierAfterItsOwnDuration() async throws {
         let tier = FakeDistributedTier()
-        let cache = makeCache(tier: tier)
+        let cache = try makeCache(tier: tier)
         var options = CacheEntryOptions(freshFor: .seconds(300), refresh: .init(beta: nil))
         options.expiration.memoryFreshFor = .seconds(30)
         let key = try makeNamespace(options).key("tiered")
@@ -144,7 +144,7 @@ import Testing
 
     @Test func physicalTimeToLiveCoversTheStaleWindows() async throws {
         let tier = FakeDistributedTier()
-        let cache = makeCache(tier: tier)
+        let cache = try makeCache(tier: tier)
         let options = CacheEntryOptions(
             freshFor: .seconds(60), staleness: .init(whileRevalidate: .seconds(10), ifError: .seconds(600)))
         let key = try makeNamespace(options).key("ttl")
@@ -154,8 +154,8 @@ import Testing
 
     @Test func anotherInstanceReadsWhatTheFirstLoadedFromTheDistributedTier() async throws {
         let tier = FakeDistributedTier()
-        let first = makeCache(tier: tier)
-        let second = makeCache(tier: tier)
+        let first = try makeCache(tier: tier)
+        let second = try makeCache(tier: tier)
         let key = try makeNamespace().key("shared")
         _ = try await first.value(for: key) { "from-first" }
         let value = try await second.value(for: key) { "from-second" }
@@ -165,7 +165,7 @@ import Testing
 
     @Test func undecodableDistributedBytesAreAMissAndAMetric() async throws {
         let tier = FakeDistributedTier()
-        let cache = makeCache(tier: tier)
+        let cache = try makeCache(tier: tier)
         let key = try makeNamespace().key("garbage")
         tier.store([0xFF, 0x00, 0x13], for: key.storageKey)
         let value = try await cache.value(for: key) { "loaded" }
@@ -174,7 +174,7 @@ import Testing
     }
 
     @Test func invalidPerCallOptionsAreRejectedBeforeAnyWork() async throws {
-        let cache = makeCache()
+        let cache = try makeCache()
         let key = try makeNamespace().key("x")
         var options = CacheEntryOptions()
         options.timeouts = .init(soft: .seconds(2), hard: .seconds(1))
