@@ -51,6 +51,7 @@ public final class RedisClusterClient: Service, Sendable {
     let logger: Logger
     let metrics: RedisMetrics
     let state: Mutex<State>
+    let counters = ClusterCounters()
 
     /// Node clients to run (outer task group).
     private let nodeStarts: AsyncStream<RedisClient>
@@ -131,6 +132,9 @@ public final class RedisClusterClient: Service, Sendable {
 
     /// How many refreshes have succeeded (the first map included).
     public var refreshCount: Int { state.withLock { $0.refreshCount } }
+
+    /// How many `MOVED`, `ASK`, `TRYAGAIN` and `CLUSTERDOWN` replies the client has handled.
+    public var redirectStatistics: ClusterRedirectStatistics { counters.snapshot }
 
     /// The nodes the client currently keeps a pooled client for.
     public var nodeEndpoints: Set<RedisEndpoint> { state.withLock { Set($0.nodes.keys) } }
