@@ -117,3 +117,74 @@ extension LiveClusterTests {
         }
     }
 }
+
+extension LiveClusterTests {
+    @Test("Cluster client: WATCH transactions commit, abort on a watched change, and refuse keys of another slot")
+    func clusterWatchTransaction() async throws {
+        let cluster = try await SharedCluster.get()
+        try await withClusterClient(cluster) { client in
+            let tag = spreadKeys("wtx", 1)[0]
+            let balance = "{\(tag)}:balance", log = "{\(tag)}:log"
+            try await client.set(balance, to: "10")
+            let committed = try await client.transaction(watching: [balance]) { tx in
+                let current = try await tx.connection.send(GET(balance)).map { Int(String(buffer: $0)) ?? 0 } ?? 0
+                tx.queue(SET(balance, "\(current - 3)"))
+                tx.queue(INCRBY(log))
+            }
+            #expect(committed.isCommitted)
+            #expect(try await client.get(balance).map { String(buffer: $0) } == "7")
+            let aborted = try await client.transaction(watching: [balance]) { tx in
+                try await client.set(balance, to: "100")  // another writer, through the pool
+                tx.queue(SET(balance, "0"))
+            }
+            #expect(!aborted.isCommitted)
+            #expect(try await client.get(balance).map { String(buffer: $0) } == "100")
+
+            let other = try #require(spreadKeys("wtx-other", 20).first { HashSlot(key: $0) != HashSlot(key: balance) })
+            let queuedElsewhere = await #expect(throws: RedisError.self) {
+                try await client.transaction(watching: [balance]) { tx in tx.queue(SET(other, "x")) }
+            }
+            #expect(queuedElsewhere?.code == .crossSlot)
+            let watchedApart = await #expect(throws: RedisError.self) {
+                try await client.transaction(watching: [balance, other]) { _ in }
+            }
+            #expect(watchedApart?.code == .crossSlot)
+            #expect(try await client.exists([other]) == 0)
+            #expect(try await client.delete([balance, log]) == 2)
+        }
+    }
+
+    @Test("Cluster client: WATCH follows a MOVED when the slot moved under a stale map")
+    func clusterWatchAfterMove() async throws {
+        let cluster = try await SharedCluster.get()
+        let endpoints = cluster.nodes.map(\.endpoint)
+        try await withClusterClient(cluster) { client in
+            _ = try await client.ping()
+            let topology = try #require(client.topology)
+            let key = spreadKeys("wmoved", 1)[0]
+            let slot = HashSlot(key: key)
+            let source = try #require(topology.primary(forSlot: slot))
+            let primaries = topology.shards.compactMap(\.primary)
+            let target = try #require(primaries.first { $0 != source })
+            try await withConnections(to: endpoints) { connections in
+                try await moveEmptySlot(slot, from: source, to: target, primaries: primaries, connections: connections)
+                do {
+                    let movedBefore = client.redirectStatistics.moved
+                    let outcome = try await client.transaction(watching: [key]) { tx in tx.queue(SET(key, "after-move")) }
+                    #expect(outcome.isCommitted)
+                    #expect(client.redirectStatistics.moved > movedBefore)
+                    let onTarget = try await connections[target.endpoint]!.raw("GET", key)
+                    #expect(RESPValue(onTarget) == .bulkString("after-move"))
+                } catch {
+                    Issue.record("\(error)")
+                }
+                _ = try? await connections[target.endpoint]!.raw("DEL", key)
+                try await moveEmptySlot(slot, from: target, to: source, primaries: primaries, connections: connections)
+            }
+            let restored = try await eventually(seconds: 10) {
+                try await allNodesAgree(cluster, slot: slot, owner: source.endpoint)
+            }
+            #expect(restored, "slot \(slot) back on its owner on every node")
+        }
+    }
+}

@@ -118,7 +118,7 @@ extension RedisClusterClient {
 
     /// The client of the healthy primary serving `slot` (any healthy primary when nil), or nil
     /// if the map has none (or no map is known yet).
-    private func route(_ slot: HashSlot?) throws(RedisError) -> RedisClient? {
+    func route(_ slot: HashSlot?) throws(RedisError) -> RedisClient? {
         let endpoint = try state.withLock { state throws(RedisError) -> RedisEndpoint? in
             guard !state.isShutDown else { throw RedisError(.shutdown) }
             return state.topology.flatMap { Self.endpoint(for: slot, in: $0) }
