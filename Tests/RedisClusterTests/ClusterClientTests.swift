@@ -50,9 +50,16 @@ func moveEmptySlot(
 ) async throws {
     try await connections[target.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", source.id)
     try await connections[source.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", target.id)
+    try await assignSlot(slot, to: target, primaries: primaries, connections: connections)
+}
+
+/// Hands `slot` to `target` on every primary (target first, so it bumps its epoch), after its
+/// keys were migrated; the last step of a migration.
+func assignSlot(
+    _ slot: HashSlot, to target: ClusterNode, primaries: [ClusterNode], connections: [RedisEndpoint: RedisConnection]
+) async throws {
     try await connections[target.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id)
-    try await connections[source.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id)
-    for primary in primaries where primary != source && primary != target {
+    for primary in primaries where primary != target {
         try await connections[primary.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id)
     }
 }
