@@ -132,6 +132,9 @@ extension RedisConnection {
             case unexpected
         }
 
+        /// Whether nothing is owed a reply (an error reply now answers a command sent without one).
+        var owesNoReply: Bool { entries.isEmpty }
+
         /// Matches one reply (never a push frame) to the oldest owed request.
         mutating func received(_ token: consuming RESPToken, completions: inout [Completion]) -> ReceiveResult {
             guard !entries.isEmpty else { return .unexpected }

@@ -234,6 +234,8 @@ public final class RedisClusterClient: Service, Sendable {
             configuration: nodeConfiguration, pool: poolConfiguration, eventLoopGroup: eventLoopGroup, logger: logger,
             metrics: metrics
         )
+        // A lost subscription connection may mean a failover: have the map re-read.
+        client.pubSub.onConnectionLoss { [weak self] in self?.requestRefresh() }
         state.nodes[endpoint] = client
         nodeStartSink.yield(client)
         return client
