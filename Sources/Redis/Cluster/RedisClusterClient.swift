@@ -87,7 +87,9 @@ public final class RedisClusterClient: Service, Sendable {
     ///   - pool: the pool settings of each node's client.
     ///   - maximumRedirects: how many `MOVED`/`ASK` one command may follow (default 5).
     ///   - refreshInterval: how often the map is re-read unprompted (default 30 s; nil for never).
-    ///   - minimumRefreshSpacing: the least time between two refreshes (default 1 s).
+    ///   - minimumRefreshSpacing: the least time between two refreshes (default 250 ms). After a
+    ///     failover, commands to the lost slots resume at most about this long after the new
+    ///     primary appears in the nodes' maps.
     /// - Throws: ``RedisError`` when a configuration is incoherent or `seeds` is empty.
     public init(
         seeds: [RedisEndpoint],
@@ -95,7 +97,7 @@ public final class RedisClusterClient: Service, Sendable {
         pool: RedisPoolConfiguration = RedisPoolConfiguration(),
         maximumRedirects: Int = 5,
         refreshInterval: TimeAmount? = .seconds(30),
-        minimumRefreshSpacing: TimeAmount = .seconds(1),
+        minimumRefreshSpacing: TimeAmount = .milliseconds(250),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "strata.redis.cluster"),
         metrics: RedisMetrics = RedisMetrics()
