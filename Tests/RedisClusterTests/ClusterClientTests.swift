@@ -10,11 +10,12 @@ import Testing
 
 /// Runs a cluster client seeded with every node for the duration of `body`.
 func withClusterClient<T>(
-    _ cluster: RedisCluster, _ body: (RedisClusterClient) async throws -> T
+    _ cluster: RedisCluster, readFromReplicas: Bool = false, _ body: (RedisClusterClient) async throws -> T
 ) async throws -> T {
     let client = try RedisClusterClient(
         seeds: cluster.nodes.map(\.endpoint),
         configuration: RedisConnectionConfiguration(endpoint: cluster.nodes[0].endpoint),
+        readFromReplicas: readFromReplicas,
         minimumRefreshSpacing: .milliseconds(100)
     )
     return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -62,7 +62,7 @@ extension RedisClusterClient {
             if let redirect {
                 node = try client(for: redirect.endpoint)
                 asking = redirect.kind == .ask
-            } else if let routed = try route(slot) {
+            } else if let routed = try route(slot, read: readFromReplicas && Self.isReadOnly(command)) {
                 node = routed
             } else {
                 requestRefresh()
@@ -116,12 +116,15 @@ extension RedisClusterClient {
         }
     }
 
-    /// The client of the healthy primary serving `slot` (any healthy primary when nil), or nil
-    /// if the map has none (or no map is known yet).
-    func route(_ slot: HashSlot?) throws(RedisError) -> RedisClient? {
+    /// The client of the healthy primary serving `slot` (any healthy primary when nil; with
+    /// `read`, a replica of the slot's shard if it has a healthy one), or nil if the map has none
+    /// (or no map is known yet).
+    func route(_ slot: HashSlot?, read: Bool = false) throws(RedisError) -> RedisClient? {
         let endpoint = try state.withLock { state throws(RedisError) -> RedisEndpoint? in
             guard !state.isShutDown else { throw RedisError(.shutdown) }
-            return state.topology.flatMap { Self.endpoint(for: slot, in: $0) }
+            guard let topology = state.topology else { return nil }
+            if read, let slot { return Self.readEndpoint(for: slot, in: topology) }
+            return Self.endpoint(for: slot, in: topology)
         }
         guard let endpoint else { return nil }
         return try client(for: endpoint)
