@@ -101,6 +101,7 @@ extension RedisConnection {
             if let closedError { return .fail(closedError) }
             if draining { return .fail(RedisError(.shutdown)) }
             encode(&encoder)
+            hasSentWithoutReply = true
             if !flushScheduled {
                 flushScheduled = true
                 return .scheduleFlush(armTimer: nil)
@@ -132,8 +133,12 @@ extension RedisConnection {
             case unexpected
         }
 
-        /// Whether nothing is owed a reply (an error reply now answers a command sent without one).
-        var owesNoReply: Bool { entries.isEmpty }
+        /// Whether a command that gets no reply of its own was ever sent (subscription commands).
+        private(set) var hasSentWithoutReply = false
+
+        /// Whether an error reply arriving now answers a command sent without a reply: one was
+        /// sent, and no command is owed a reply.
+        var expectsRefusal: Bool { hasSentWithoutReply && entries.isEmpty }
 
         /// Matches one reply (never a push frame) to the oldest owed request.
         mutating func received(_ token: consuming RESPToken, completions: inout [Completion]) -> ReceiveResult {

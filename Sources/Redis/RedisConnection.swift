@@ -356,7 +356,7 @@ public final class RedisConnection: Sendable {
                 // refused (`MOVED` for a shard channel elsewhere): with nothing owed, that error
                 // is the pub/sub layer's to read, not a stream out of step. (One arriving while a
                 // PING is owed is taken as the PING's reply; the keep-alive then reconnects.)
-                if acceptsRefusals, token.isError, machine.owesNoReply {
+                if acceptsRefusals, token.isError, machine.expectsRefusal {
                     refusals.append(token)
                     continue
                 }

@@ -99,3 +99,37 @@ extension LiveClusterTests {
         }
     }
 }
+
+extension LiveClusterTests {
+    @Test(
+        "A node's client refuses a shard channel of another node with a moved error, and its other subscriptions carry on",
+        arguments: [RedisProtocolVersion.resp3, .resp2])
+    func shardSubscriptionRefusedByNode(protocolVersion: RedisProtocolVersion) async throws {
+        let cluster = try await SharedCluster.get()
+        let node = cluster.nodes[0].endpoint
+        let topology = try await withConnection(to: node) { connection in
+            try ClusterTopology(shardsReply: try await connection.raw("CLUSTER", "SHARDS"), askedNode: node)
+        }
+        let channels = spreadKeys("refused", 40)
+        let local = try #require(channels.first { topology.primary(forKey: $0)?.endpoint == node })
+        let elsewhere = try #require(channels.first { topology.primary(forKey: $0).map { $0.endpoint != node } ?? false })
+        let client = try RedisClient(configuration: RedisConnectionConfiguration(endpoint: node, protocolVersion: protocolVersion))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            try await client.subscribe([.shardChannel(local)]) { subscription in
+                let start = ContinuousClock.now
+                let refused = await #expect(throws: RedisError.self) {
+                    try await client.subscribe([.shardChannel(elsewhere)]) { _ in }
+                }
+                #expect(refused?.code == .moved)
+                #expect(ContinuousClock.now - start < .seconds(5), "refused at once, not at the confirmation timeout")
+                let events = try await awaitMessage("still here", on: subscription) {
+                    try await client.publish("still here", toShardChannel: local)
+                }
+                #expect(events.isEmpty, "no gap: the connection stayed up")
+            }
+            client.shutdown()
+            try await group.waitForAll()
+        }
+    }
+}
