@@ -10,10 +10,23 @@ public protocol RedisCommand: Sendable {
     associatedtype Response: Sendable = RESPToken
     /// The command's name, for metrics, logs and errors (never its arguments).
     static var name: String { get }
+    /// The keys the command reads or writes, in argument order; empty when it has none.
+    ///
+    /// A ``RedisClusterClient`` routes a command by the hash slot of its keys: keys of one
+    /// command must share a slot (use a hash tag, `{user:1}:a` and `{user:1}:b`), or the client
+    /// refuses the command before sending it (`MGET`, `DEL`, `UNLINK` and `EXISTS` are split by
+    /// slot instead). A command without keys goes to any primary. The default is no keys, so a
+    /// command that touches keys must list them here.
+    var keys: [String] { get }
     /// Writes the command.
     func encode(into encoder: inout RESPCommandEncoder)
     /// Turns the (non-error) reply into the typed result.
     func decode(_ token: RESPToken) throws(RedisError) -> Response
+}
+
+extension RedisCommand {
+    /// No keys: a cluster client sends the command to any primary.
+    public var keys: [String] { [] }
 }
 
 extension RedisCommand where Response: RESPDecodable {
@@ -145,10 +158,16 @@ public struct RawCommand: RedisCommand {
     public let commandName: String
     /// All arguments including the command name.
     public let arguments: [String]
+    /// The keys among the arguments, as given to ``init(_:keys:)``: a cluster client routes by them.
+    public let keys: [String]
 
     /// Creates a raw command from its arguments, such as `["CLIENT", "NO-EVICT", "on"]`.
-    public init(_ arguments: [String]) {
+    ///
+    /// - Parameter keys: the keys among `arguments`. A cluster client cannot tell keys from other
+    ///   arguments, so a raw command without them goes to any primary (and follows a `MOVED`).
+    public init(_ arguments: [String], keys: [String] = []) {
         self.arguments = arguments
+        self.keys = keys
         self.commandName = arguments.first?.uppercased() ?? ""
     }
 

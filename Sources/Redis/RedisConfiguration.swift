@@ -32,6 +32,9 @@ public struct RedisConnectionConfiguration: Sendable {
     public var abandonedReplyTimeout: TimeAmount
     /// Bounds on every reply read from the server.
     public var limits: RESPLimits
+    /// Whether connections send `READONLY` after the handshake, so that a cluster replica serves
+    /// reads of its slots (set by ``RedisClusterClient`` when replica reads are on).
+    var readOnlyReplica = false
 
     /// Creates a configuration with production defaults.
     public init(

@@ -3,8 +3,8 @@ import NIOSSL
 import RESP
 import Synchronization
 
-// The connection handshake: HELLO 3 (with AUTH and SETNAME), the RESP2 fallback, SELECT, and how
-// a failed connect is reported.
+// The connection handshake: HELLO 3 (with AUTH and SETNAME), the RESP2 fallback, READONLY for
+// cluster replica reads, SELECT, and how a failed connect is reported.
 extension RedisConnection {
     /// What a failed connect reports: auth and TLS failures by name, anything else as
     /// `connectionFailed` with the cause attached.
@@ -39,6 +39,10 @@ extension RedisConnection {
             }
         } else {
             try await handshakeRESP2(username: username, password: password, timeout: timeout)
+        }
+        if configuration.readOnlyReplica {
+            let reply = try await sendToken(name: "READONLY", timeout: timeout) { $0.encode("READONLY") }
+            if let error = reply.serverError(command: "READONLY") { throw Self.handshakeError(error) }
         }
         if configuration.database != 0 {
             let database = configuration.database

@@ -101,6 +101,7 @@ extension RedisConnection {
             if let closedError { return .fail(closedError) }
             if draining { return .fail(RedisError(.shutdown)) }
             encode(&encoder)
+            hasSentWithoutReply = true
             if !flushScheduled {
                 flushScheduled = true
                 return .scheduleFlush(armTimer: nil)
@@ -131,6 +132,13 @@ extension RedisConnection {
             /// A reply nobody asked for: the stream is out of step and must be closed.
             case unexpected
         }
+
+        /// Whether a command that gets no reply of its own was ever sent (subscription commands).
+        private(set) var hasSentWithoutReply = false
+
+        /// Whether an error reply arriving now answers a command sent without a reply: one was
+        /// sent, and no command is owed a reply.
+        var expectsRefusal: Bool { hasSentWithoutReply && entries.isEmpty }
 
         /// Matches one reply (never a push frame) to the oldest owed request.
         mutating func received(_ token: consuming RESPToken, completions: inout [Completion]) -> ReceiveResult {

@@ -347,15 +347,26 @@ public final class RedisConnection: Sendable {
         var result = StateMachine.ReceiveResult.delivered
         let now = NIODeadline.now()
         tokens.reverse()
+        var refusals: [RESPToken] = []
+        let acceptsRefusals = pushHandler != nil
         state.withLock { machine in
             machine.noteReplyProgress(at: now)
             while let token = tokens.popLast() {
+                // A subscription command gets no reply when it succeeds, but an error reply when
+                // refused (`MOVED` for a shard channel elsewhere): with nothing owed, that error
+                // is the pub/sub layer's to read, not a stream out of step. (One arriving while a
+                // PING is owed is taken as the PING's reply; the keep-alive then reconnects.)
+                if acceptsRefusals, token.isError, machine.expectsRefusal {
+                    refusals.append(token)
+                    continue
+                }
                 result = machine.received(token, completions: &completions)
                 if result == .unexpected { break }
             }
         }
         completions.reverse()
         while let completion = completions.popLast() { completion.resume() }
+        for refusal in refusals { receivedPush(refusal) }
         switch result {
         case .delivered: break
         case .drained: channel.close(promise: nil)

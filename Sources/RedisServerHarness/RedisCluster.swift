@@ -116,6 +116,29 @@ public final class RedisCluster: Sendable {
         }
     }
 
+    /// Moves `slots` hash slots (keys included) from the primary `sourceID` to the primary
+    /// `targetID` with `redis-cli --cluster reshard ... --cluster-yes`, through a running node.
+    /// Returns once redis-cli finished; throws if it failed.
+    ///
+    /// - Parameter pipeline: keys per `MIGRATE` (`--cluster-pipeline`, redis-cli's default is 10).
+    public func reshard(
+        from sourceID: String, to targetID: String, slots: Int, pipeline: Int = 10, timeout: Duration = .seconds(120)
+    ) async throws {
+        guard let node = nodes.first(where: \.isRunning) else { throw RedisServerError.notRunning }
+        var argv = [
+            "redis-cli", "--cluster", "reshard", "\(node.host):\(node.port)", "--cluster-from", sourceID,
+            "--cluster-to", targetID, "--cluster-slots", String(slots), "--cluster-yes",
+            "--cluster-pipeline", String(pipeline),
+        ]
+        if let password = options.node.password { argv += ["-a", password, "--no-auth-warning"] }
+        let result = try await ChildProcess.run(argv, timeout: timeout)
+        guard result.succeeded else {
+            throw RedisServerError.toolFailed(
+                command: argv.joined(separator: " "), status: ChildProcess.describe(status: result.status),
+                output: result.output)
+        }
+    }
+
     /// Waits until every running node reports the complete topology: `expectedPrimaries`
     /// primaries and `expectedReplicas` replicas (defaults: as created), all connected, with all
     /// slots served. Use after fault injection (e.g. a killed primary) to wait for a failover.

@@ -10,11 +10,12 @@ import Testing
 
 /// Runs a cluster client seeded with every node for the duration of `body`.
 func withClusterClient<T>(
-    _ cluster: RedisCluster, _ body: (RedisClusterClient) async throws -> T
+    _ cluster: RedisCluster, readFromReplicas: Bool = false, _ body: (RedisClusterClient) async throws -> T
 ) async throws -> T {
     let client = try RedisClusterClient(
         seeds: cluster.nodes.map(\.endpoint),
         configuration: RedisConnectionConfiguration(endpoint: cluster.nodes[0].endpoint),
+        readFromReplicas: readFromReplicas,
         minimumRefreshSpacing: .milliseconds(100)
     )
     return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -50,9 +51,16 @@ func moveEmptySlot(
 ) async throws {
     try await connections[target.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", source.id)
     try await connections[source.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", target.id)
+    try await assignSlot(slot, to: target, primaries: primaries, connections: connections)
+}
+
+/// Hands `slot` to `target` on every primary (target first, so it bumps its epoch), after its
+/// keys were migrated; the last step of a migration.
+func assignSlot(
+    _ slot: HashSlot, to target: ClusterNode, primaries: [ClusterNode], connections: [RedisEndpoint: RedisConnection]
+) async throws {
     try await connections[target.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id)
-    try await connections[source.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id)
-    for primary in primaries where primary != source && primary != target {
+    for primary in primaries where primary != target {
         try await connections[primary.endpoint]!.raw("CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id)
     }
 }

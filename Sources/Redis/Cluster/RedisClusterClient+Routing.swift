@@ -1,8 +1,8 @@
 public import NIOCore
-public import RESP
+import RESP
 
 // Routing one command: slot -> healthy primary -> that node's RedisClient, then the cluster's
-// answers within the caller's deadline:
+// answers within the caller's deadline (ClusterErrorStep decides which):
 // - MOVED: request a refresh, resend to the named node (a client is created if it is unknown).
 // - ASK: send ASKING and the command as one pipeline on the target's client. A pipeline goes out
 //   on one connection, contiguously, so ASKING applies to the command. The map is not changed.
@@ -41,8 +41,9 @@ extension RedisClusterClient {
         return try await send(command, slot: slot, deadline: deadline)
     }
 
+    /// Sends `command` to the primary serving `slot` (any primary when nil) by `deadline`.
     func send<Command: RedisCommand>(
-        _ command: Command, slot: HashSlot, deadline: NIODeadline
+        _ command: Command, slot: HashSlot?, deadline: NIODeadline
     ) async throws(RedisError) -> Command.Response {
         var redirect: ClusterRedirect?
         var redirects = 0
@@ -61,7 +62,7 @@ extension RedisClusterClient {
             if let redirect {
                 node = try client(for: redirect.endpoint)
                 asking = redirect.kind == .ask
-            } else if let routed = try route(slot) {
+            } else if let routed = try route(slot, read: readFromReplicas && Self.isReadOnly(command)) {
                 node = routed
             } else {
                 requestRefresh()
@@ -69,7 +70,7 @@ extension RedisClusterClient {
                 lastError = state.withLock { state in
                     state.topology == nil
                         ? RedisError(.timeout, command: Command.name, serverMessage: "no cluster slot map loaded yet")
-                        : RedisError(.clusterDown, command: Command.name, serverMessage: "no healthy primary known for slot \(slot)")
+                        : RedisError(.clusterDown, command: Command.name, serverMessage: Self.unroutableMessage(slot))
                 }
                 try await pause(.milliseconds(50), before: deadline)
                 continue
@@ -81,48 +82,64 @@ extension RedisClusterClient {
                 error = caught
             }
             lastError = error
-            switch error.code {
-            case .moved, .ask:
-                guard let next = ClusterRedirect(error, askedNode: node.configuration.endpoint) else { throw error }
+            switch ClusterErrorStep(error, askedNode: node.configuration.endpoint) {
+            case .redirect(let next):
+                counters.record(error.code)
                 redirects += 1
                 guard redirects <= maximumRedirects else {
                     throw RedisError(
                         .tooManyRedirects, command: Command.name,
-                        serverMessage: "more than \(maximumRedirects) redirects for slot \(slot), last: \(next)",
+                        serverMessage: "more than \(maximumRedirects) redirects for slot \(slot.map(String.init(describing:)) ?? "any"), last: \(next)",
                         underlying: error)
                 }
                 if next.kind == .moved { requestRefresh() }
                 redirect = next
-            case .tryAgain:
+            case .retry(let delay, let refresh):
+                counters.record(error.code)
                 redirect = nil
-                try await pause(.milliseconds(20), before: deadline)
-            case .clusterDown:
-                redirect = nil
-                requestRefresh()
-                try await pause(.milliseconds(50), before: deadline)
-            case .shutdown where !state.withLock({ $0.isShutDown }):
-                // The node client was retired by a refresh after we picked it: route again.
-                redirects += 1
-                guard redirects <= maximumRedirects else { throw error }
-                redirect = nil
-            case .connectionFailed, .connectionClosed, .circuitOpen:
-                requestRefresh()
-                throw error
-            default:
-                throw error
+                if refresh { requestRefresh() }
+                try await pause(delay, before: deadline)
+            case .fail:
+                switch error.code {
+                case .shutdown where !state.withLock({ $0.isShutDown }):
+                    // The node client was retired by a refresh after we picked it: route again.
+                    redirects += 1
+                    guard redirects <= maximumRedirects else { throw error }
+                    redirect = nil
+                case .connectionFailed, .connectionClosed, .circuitOpen:
+                    requestRefresh()
+                    throw error
+                default:
+                    throw error
+                }
             }
         }
     }
 
-    /// The client of the healthy primary serving `slot`, or nil if the map has none (or no map
-    /// is known yet).
-    private func route(_ slot: HashSlot) throws(RedisError) -> RedisClient? {
+    /// The client of the healthy primary serving `slot` (any healthy primary when nil; with
+    /// `read`, a replica of the slot's shard if it has a healthy one), or nil if the map has none
+    /// (or no map is known yet).
+    func route(_ slot: HashSlot?, read: Bool = false) throws(RedisError) -> RedisClient? {
         let endpoint = try state.withLock { state throws(RedisError) -> RedisEndpoint? in
             guard !state.isShutDown else { throw RedisError(.shutdown) }
-            return state.topology?.primary(forSlot: slot)?.endpoint
+            guard let topology = state.topology else { return nil }
+            if read, let slot { return Self.readEndpoint(for: slot, in: topology) }
+            return Self.endpoint(for: slot, in: topology)
         }
         guard let endpoint else { return nil }
         return try client(for: endpoint)
+    }
+
+    /// The healthy primary serving `slot` in `topology`; for nil, a random healthy primary
+    /// (commands without keys spread over the shards).
+    static func endpoint(for slot: HashSlot?, in topology: ClusterTopology) -> RedisEndpoint? {
+        if let slot { return topology.primary(forSlot: slot)?.endpoint }
+        return topology.shards.compactMap { $0.primary?.isRoutable == true ? $0.primary?.endpoint : nil }.randomElement()
+    }
+
+    /// Why a command could not be routed, for the error at its deadline.
+    static func unroutableMessage(_ slot: HashSlot?) -> String {
+        slot.map { "no healthy primary known for slot \($0)" } ?? "no healthy primary known"
     }
 
     /// Sends the command to `node`; after an `ASK`, as `ASKING` + command in one pipeline (one
@@ -145,7 +162,7 @@ extension RedisClusterClient {
     }
 
     /// Sleeps `amount`, or until `deadline` if that comes first.
-    private func pause(_ amount: TimeAmount, before deadline: NIODeadline) async throws(RedisError) {
+    func pause(_ amount: TimeAmount, before deadline: NIODeadline) async throws(RedisError) {
         let nanoseconds = min(amount.nanoseconds, (deadline - .now()).nanoseconds)
         guard nanoseconds > 0 else { return }
         do {
@@ -153,91 +170,5 @@ extension RedisClusterClient {
         } catch {
             throw RedisError(.cancelled)
         }
-    }
-
-    // MARK: Convenience
-
-    /// The value at `key`, or nil.
-    public func get(_ key: String, timeout: TimeAmount? = nil) async throws(RedisError) -> ByteBuffer? {
-        try await send(GET(key), key: key, timeout: timeout)
-    }
-
-    /// Stores `value` at `key`; returns false when `condition` was not met.
-    @discardableResult
-    public func set(
-        _ key: String, to value: some RESPArgument & Sendable, expiration: RedisExpiration? = nil,
-        condition: RedisSetCondition? = nil, timeout: TimeAmount? = nil
-    ) async throws(RedisError) -> Bool {
-        try await send(SET(key, value, expiration: expiration, condition: condition), key: key, timeout: timeout)
-    }
-
-    /// The values at `keys`, nil where absent, in the order of `keys`.
-    ///
-    /// Keys are grouped by hash slot (`MGET` across slots is `CROSSSLOT`, even on one node); the
-    /// groups are sent concurrently, so the groups bound for one node go out together on its
-    /// auto-pipelining connections. Each group is routed and redirected on its own; the first
-    /// group that fails fails the whole call. All within one deadline.
-    public func mget(_ keys: [String], timeout: TimeAmount? = nil) async throws(RedisError) -> [ByteBuffer?] {
-        let deadline = NIODeadline.now() + (timeout ?? configuration.commandTimeout)
-        let groups = Self.groupBySlot(keys)
-        let replies = try await forEachGroup(groups, keys: keys) { (slot, groupKeys) async throws(RedisError) in
-            try await self.send(MGET(groupKeys), slot: slot, deadline: deadline)
-        }
-        var values = [ByteBuffer?](repeating: nil, count: keys.count)
-        for (slot, indices) in groups {
-            guard let reply = replies[slot], reply.count == indices.count else {
-                throw RedisError(.unexpectedReply, command: MGET.name, serverMessage: "MGET returned a wrong number of values")
-            }
-            for (index, value) in zip(indices, reply) { values[index] = value }
-        }
-        return values
-    }
-
-    /// Deletes `keys` (grouped by hash slot, groups sent concurrently); returns how many existed.
-    @discardableResult
-    public func delete(_ keys: [String], timeout: TimeAmount? = nil) async throws(RedisError) -> Int {
-        let deadline = NIODeadline.now() + (timeout ?? configuration.commandTimeout)
-        let groups = Self.groupBySlot(keys)
-        let counts = try await forEachGroup(groups, keys: keys) { (slot, groupKeys) async throws(RedisError) in
-            try await self.send(DEL(groupKeys), slot: slot, deadline: deadline)
-        }
-        return counts.values.reduce(0, +)
-    }
-
-    /// The indices of `keys` per hash slot, in the caller's order within each slot.
-    static func groupBySlot(_ keys: [String]) -> [HashSlot: [Int]] {
-        var groups: [HashSlot: [Int]] = [:]
-        for (index, key) in keys.enumerated() { groups[HashSlot(key: key), default: []].append(index) }
-        return groups
-    }
-
-    /// Runs `body` for every slot group concurrently; throws the first failure.
-    private func forEachGroup<Value: Sendable>(
-        _ groups: [HashSlot: [Int]], keys: [String],
-        _ body: @escaping @Sendable (HashSlot, [String]) async throws(RedisError) -> Value
-    ) async throws(RedisError) -> [HashSlot: Value] {
-        let outcomes = await withTaskGroup(of: (HashSlot, Result<Value, RedisError>).self) { group in
-            for (slot, indices) in groups {
-                let groupKeys = indices.map { keys[$0] }
-                group.addTask {
-                    do throws(RedisError) {
-                        return (slot, .success(try await body(slot, groupKeys)))
-                    } catch {
-                        return (slot, .failure(error))
-                    }
-                }
-            }
-            var outcomes: [HashSlot: Result<Value, RedisError>] = [:]
-            for await (slot, outcome) in group { outcomes[slot] = outcome }
-            return outcomes
-        }
-        var values: [HashSlot: Value] = [:]
-        for (slot, outcome) in outcomes {
-            switch outcome {
-            case .success(let value): values[slot] = value
-            case .failure(let error): throw error
-            }
-        }
-        return values
     }
 }

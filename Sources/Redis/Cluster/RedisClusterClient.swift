@@ -46,11 +46,14 @@ public final class RedisClusterClient: Service, Sendable {
     /// How many `MOVED`/`ASK` redirects one command may follow before it fails with
     /// `tooManyRedirects`.
     public let maximumRedirects: Int
+    /// Whether read-only commands go to replicas (see `init`).
+    public let readFromReplicas: Bool
 
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     let metrics: RedisMetrics
     let state: Mutex<State>
+    let counters = ClusterCounters()
 
     /// Node clients to run (outer task group).
     private let nodeStarts: AsyncStream<RedisClient>
@@ -85,16 +88,23 @@ public final class RedisClusterClient: Service, Sendable {
     ///     redirects and retries included.
     ///   - pool: the pool settings of each node's client.
     ///   - maximumRedirects: how many `MOVED`/`ASK` one command may follow (default 5).
+    ///   - readFromReplicas: send read-only commands (`GET`, `MGET`, `HGETALL`, `XRANGE`, ...)
+    ///     to a random healthy replica of their slot's shard, over connections that sent
+    ///     `READONLY` (default false). Replication is asynchronous: such a read may not see a
+    ///     write acknowledged just before. Pipelines, scripts and transactions stay on primaries.
     ///   - refreshInterval: how often the map is re-read unprompted (default 30 s; nil for never).
-    ///   - minimumRefreshSpacing: the least time between two refreshes (default 1 s).
+    ///   - minimumRefreshSpacing: the least time between two refreshes (default 250 ms). After a
+    ///     failover, commands to the lost slots resume at most about this long after the new
+    ///     primary appears in the nodes' maps.
     /// - Throws: ``RedisError`` when a configuration is incoherent or `seeds` is empty.
     public init(
         seeds: [RedisEndpoint],
         configuration: RedisConnectionConfiguration,
         pool: RedisPoolConfiguration = RedisPoolConfiguration(),
         maximumRedirects: Int = 5,
+        readFromReplicas: Bool = false,
         refreshInterval: TimeAmount? = .seconds(30),
-        minimumRefreshSpacing: TimeAmount = .seconds(1),
+        minimumRefreshSpacing: TimeAmount = .milliseconds(250),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "strata.redis.cluster"),
         metrics: RedisMetrics = RedisMetrics()
@@ -111,6 +121,7 @@ public final class RedisClusterClient: Service, Sendable {
         self.configuration = configuration
         self.poolConfiguration = pool
         self.maximumRedirects = maximumRedirects
+        self.readFromReplicas = readFromReplicas
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.metrics = metrics
@@ -131,6 +142,9 @@ public final class RedisClusterClient: Service, Sendable {
 
     /// How many refreshes have succeeded (the first map included).
     public var refreshCount: Int { state.withLock { $0.refreshCount } }
+
+    /// How many `MOVED`, `ASK`, `TRYAGAIN` and `CLUSTERDOWN` replies the client has handled.
+    public var redirectStatistics: ClusterRedirectStatistics { counters.snapshot }
 
     /// The nodes the client currently keeps a pooled client for.
     public var nodeEndpoints: Set<RedisEndpoint> { state.withLock { Set($0.nodes.keys) } }
@@ -226,10 +240,14 @@ public final class RedisClusterClient: Service, Sendable {
         if let client = state.nodes[endpoint] { return client }
         var nodeConfiguration = configuration
         nodeConfiguration.endpoint = endpoint
+        // READONLY is harmless on a primary, and a node may change role: every node gets it.
+        nodeConfiguration.readOnlyReplica = readFromReplicas
         let client = try RedisClient(
             configuration: nodeConfiguration, pool: poolConfiguration, eventLoopGroup: eventLoopGroup, logger: logger,
             metrics: metrics
         )
+        // A lost subscription connection may mean a failover: have the map re-read.
+        client.pubSub.onConnectionLoss { [weak self] in self?.requestRefresh() }
         state.nodes[endpoint] = client
         nodeStartSink.yield(client)
         return client
@@ -272,8 +290,8 @@ public final class RedisClusterClient: Service, Sendable {
         install(chosen)
     }
 
-    /// Installs a new map: node clients for new primaries start, clients for nodes that are no
-    /// longer primaries shut down (their in-flight commands finish).
+    /// Installs a new map: node clients for new primaries (and replicas, with replica reads)
+    /// start, clients for nodes no longer wanted shut down (their in-flight commands finish).
     private func install(_ topology: ClusterTopology) {
         let (action, retired) = state.withLock { state -> (ClusterRefreshStateMachine.Action, [RedisClient]) in
             guard !state.isShutDown else { return (.none, []) }
@@ -288,13 +306,14 @@ public final class RedisClusterClient: Service, Sendable {
             state.topology = topology
             state.refreshCount += 1
             state.lastRefreshError = nil
-            let primaries = Set(topology.shards.compactMap { $0.primary?.endpoint })
+            var wanted = Set(topology.shards.compactMap { $0.primary?.endpoint })
+            if readFromReplicas { wanted.formUnion(topology.shards.flatMap(\.routableReplicas).map(\.endpoint)) }
             var retired: [RedisClient] = []
-            for (endpoint, client) in state.nodes where !primaries.contains(endpoint) {
+            for (endpoint, client) in state.nodes where !wanted.contains(endpoint) {
                 state.nodes[endpoint] = nil
                 retired.append(client)
             }
-            for endpoint in primaries { _ = try? addClient(for: endpoint, in: &state) }
+            for endpoint in wanted { _ = try? addClient(for: endpoint, in: &state) }
             return (state.refresh.refreshSucceeded(now: .now()), retired)
         }
         for client in retired { client.shutdown() }

@@ -9,6 +9,8 @@ public struct HGET: RedisCommand {
     public static var name: String { "HGET" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The field.
     public var field: String
     /// Creates the command.
@@ -28,6 +30,8 @@ public struct HMGET: RedisCommand {
     public static var name: String { "HMGET" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The fields.
     public var fields: [String]
     /// Creates the command.
@@ -47,6 +51,8 @@ public struct HSET<Value: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "HSET" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The field/value pairs.
     public var fields: [(field: String, value: Value)]
     /// Creates the command.
@@ -74,6 +80,8 @@ public struct HDEL: RedisCommand {
     public static var name: String { "HDEL" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The fields.
     public var fields: [String]
     /// Creates the command.
@@ -93,6 +101,8 @@ public struct HINCRBY: RedisCommand {
     public static var name: String { "HINCRBY" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The field.
     public var field: String
     /// The increment.
@@ -115,6 +125,8 @@ public struct HGETALL: RedisCommand {
     public static var name: String { "HGETALL" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.

@@ -51,6 +51,8 @@ public struct EXPIRE: RedisCommand {
     public static var name: String { "EXPIRE" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The time to live.
     public var timeToLive: Duration
     /// Creates the command.
@@ -95,6 +97,8 @@ public struct PTTL: RedisCommand {
     public static var name: String { "PTTL" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.
@@ -113,6 +117,8 @@ public struct TTL: RedisCommand {
     public static var name: String { "TTL" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.
@@ -178,6 +184,8 @@ public struct DUMP: RedisCommand {
     public static var name: String { "DUMP" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.
@@ -192,6 +200,8 @@ public struct RESTORE: RedisCommand {
     public static var name: String { "RESTORE" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Time to live in milliseconds; 0 for none.
     public var timeToLiveMilliseconds: Int
     /// Bytes produced by `DUMP`.

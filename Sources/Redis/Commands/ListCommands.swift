@@ -9,6 +9,8 @@ public struct LPUSH<Value: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "LPUSH" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The elements, pushed one after the other to the head.
     public var elements: [Value]
     /// Creates the command.
@@ -28,6 +30,8 @@ public struct RPUSH<Value: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "RPUSH" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The elements, appended in order to the tail.
     public var elements: [Value]
     /// Creates the command.
@@ -47,6 +51,8 @@ public struct LLEN: RedisCommand {
     public static var name: String { "LLEN" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.

@@ -60,6 +60,8 @@ public struct MEMORYUSAGE: RedisCommand {
     public static var name: String { "MEMORY" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Nested elements to sample; 0 for all.
     public var samples: Int?
     /// Creates the command.

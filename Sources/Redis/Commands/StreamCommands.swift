@@ -9,6 +9,8 @@ public struct XADD<Value: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "XADD" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// `*` for a server-generated id, or an explicit id greater than the stream's last.
     public var id: String
     /// The field/value pairs (at least one).
@@ -55,6 +57,8 @@ public struct XTRIM: RedisCommand {
     public static var name: String { "XTRIM" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The trimming strategy.
     public var trim: RedisStreamTrim
     /// Creates the command.
@@ -75,6 +79,8 @@ public struct XDEL: RedisCommand {
     public static var name: String { "XDEL" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The entry ids.
     public var ids: [String]
     /// Creates the command.
@@ -94,6 +100,8 @@ public struct XLEN: RedisCommand {
     public static var name: String { "XLEN" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.
@@ -109,6 +117,8 @@ public struct XRANGE: RedisCommand {
     public static var name: String { "XRANGE" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The first id.
     public var start: String
     /// The last id.
@@ -144,6 +154,8 @@ public struct XREAD: RedisBlockingCommand {
     public static var name: String { "XREAD" }
     /// Each stream's key and the id to read after.
     public var streams: [(key: String, id: String)]
+    /// The stream keys, for routing in a cluster.
+    public var keys: [String] { streams.map(\.key) }
     /// At most this many entries per stream.
     public var count: Int?
     /// Wait up to this long for an entry (whole milliseconds; zero waits forever).
@@ -178,6 +190,8 @@ public struct XACK: RedisCommand {
     public static var name: String { "XACK" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The consumer group.
     public var group: String
     /// The entry ids.

@@ -12,6 +12,8 @@ public struct XGROUPCREATE: RedisCommand {
     public static var name: String { "XGROUP" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The group's name.
     public var group: String
     /// The last id considered delivered.
@@ -45,6 +47,8 @@ public struct XGROUPDESTROY: RedisCommand {
     public static var name: String { "XGROUP" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The group's name.
     public var group: String
     /// Creates the command.
@@ -65,6 +69,8 @@ public struct XGROUPDELCONSUMER: RedisCommand {
     public static var name: String { "XGROUP" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The group's name.
     public var group: String
     /// The consumer's name.
@@ -102,6 +108,8 @@ public struct XREADGROUP: RedisBlockingCommand {
     public var consumer: String
     /// Each stream's key and the id to read after (`>` for new entries).
     public var streams: [(key: String, id: String)]
+    /// The stream keys, for routing in a cluster.
+    public var keys: [String] { streams.map(\.key) }
     /// At most this many entries per stream.
     public var count: Int?
     /// Wait up to this long for new entries (whole milliseconds; zero waits forever).
@@ -160,6 +168,8 @@ public struct XCLAIM: RedisCommand {
     public static var name: String { "XCLAIM" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The consumer group.
     public var group: String
     /// The consumer taking the entries.
@@ -227,6 +237,8 @@ public struct XAUTOCLAIM: RedisCommand {
     public static var name: String { "XAUTOCLAIM" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The consumer group.
     public var group: String
     /// The consumer taking the entries.

@@ -19,6 +19,8 @@ public struct XPENDING: RedisCommand {
     public static var name: String { "XPENDING" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The consumer group.
     public var group: String
     /// Creates the command.
@@ -73,6 +75,8 @@ public struct XPENDINGRANGE: RedisCommand {
     public static var name: String { "XPENDING" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The consumer group.
     public var group: String
     /// Only entries idle at least this long.
@@ -157,6 +161,8 @@ public struct XINFOSTREAM: RedisCommand {
     public static var name: String { "XINFO" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.
@@ -204,6 +210,8 @@ public struct XINFOGROUPS: RedisCommand {
     public static var name: String { "XINFO" }
     /// The stream's key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.

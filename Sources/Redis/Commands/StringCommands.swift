@@ -9,6 +9,8 @@ public struct GET: RedisCommand {
     public static var name: String { "GET" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.
@@ -65,6 +67,8 @@ public struct SET<Value: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "SET" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The value.
     public var value: Value
     /// Optional expiry.
@@ -101,6 +105,8 @@ public struct SETGET<Value: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "SET" }
     /// The plain `SET` this extends.
     public var set: SET<Value>
+    /// `[set.key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [set.key] }
     /// Creates the command.
     public init(_ set: SET<Value>) { self.set = set }
     /// Writes the command with `GET`.
@@ -117,6 +123,8 @@ public struct GETEX: RedisCommand {
     public static var name: String { "GETEX" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The new expiry; nil with `persist` false leaves it unchanged.
     public var expiration: RedisExpiration?
     /// Removes the expiry (`PERSIST`).
@@ -142,6 +150,8 @@ public struct GETDEL: RedisCommand {
     public static var name: String { "GETDEL" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// Creates the command.
     public init(_ key: String) { self.key = key }
     /// Writes the command.
@@ -170,6 +180,8 @@ public struct MSET<Value: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "MSET" }
     /// The pairs.
     public var pairs: [(key: String, value: Value)]
+    /// The keys of the pairs, for routing in a cluster.
+    public var keys: [String] { pairs.map(\.key) }
     /// Creates the command.
     public init(_ pairs: [(key: String, value: Value)]) { self.pairs = pairs }
     /// Writes the command.
@@ -191,6 +203,8 @@ public struct INCRBY: RedisCommand {
     public static var name: String { "INCRBY" }
     /// The key.
     public var key: String
+    /// `[key]`: the key that routes the command in a cluster.
+    public var keys: [String] { [key] }
     /// The increment.
     public var increment: Int
     /// Creates the command.

@@ -31,6 +31,9 @@ struct PubSubStateMachine {
     private(set) var confirmed: Set<RedisSubscriptionTarget> = []
     /// Subscribers whose `subscribe` call waits until all their targets are confirmed.
     private var awaiting: [SubscriberID: Set<RedisSubscriptionTarget>] = [:]
+    /// Unsubscribes sent and not yet confirmed, per target: an unsubscribe push beyond these
+    /// came from the server (a shard channel whose slot moved away).
+    private var unsubscribing: [RedisSubscriptionTarget: Int] = [:]
 
     mutating func subscribe(_ id: SubscriberID, to targets: [RedisSubscriptionTarget]) -> SubscribeAction {
         subscribers[id] = targets
@@ -66,7 +69,51 @@ struct PubSubStateMachine {
                 orphaned.append(target)
             }
         }
-        return connection == .up ? orphaned : []
+        guard connection == .up else { return [] }
+        for target in orphaned { unsubscribing[target, default: 0] += 1 }
+        return orphaned
+    }
+
+    /// Subscribers removed because the server dropped one of their targets, and the targets
+    /// nobody listens to any more as a result (to unsubscribe when up).
+    struct Eviction: Equatable {
+        var subscribers: [SubscriberID]
+        var orphaned: [RedisSubscriptionTarget]
+        /// The gap owed to the others, when the evicted targets were all that kept a loss open.
+        var gap: Gap?
+    }
+
+    /// The server confirmed an unsubscribe. One the client asked for is bookkeeping; any other
+    /// is the server dropping a shard channel whose slot left this node (Redis 7 sends
+    /// `sunsubscribe` then): its listeners are evicted, since nothing reaches them here any more.
+    mutating func unsubscribed(_ target: RedisSubscriptionTarget) -> Eviction? {
+        if let pending = unsubscribing[target] {
+            unsubscribing[target] = pending > 1 ? pending - 1 : nil
+            return nil
+        }
+        guard case .shardChannel = target else { return nil }
+        return evict(listeners[target] ?? [], dropped: [target])
+    }
+
+    /// The server refused a subscription with a redirect for `slot` (`MOVED`): every shard
+    /// channel in that slot lives elsewhere, so their listeners are evicted.
+    mutating func refused(slot: HashSlot) -> Eviction? {
+        let dropped = listeners.keys.filter { target in
+            if case .shardChannel(let name) = target { return HashSlot(key: name) == slot }
+            return false
+        }
+        return evict(dropped.reduce(into: Set<SubscriberID>()) { $0.formUnion(listeners[$1] ?? []) }, dropped: Set(dropped))
+    }
+
+    private mutating func evict(_ ids: Set<SubscriberID>, dropped: Set<RedisSubscriptionTarget>) -> Eviction? {
+        guard !ids.isEmpty else { return nil }
+        var orphaned: [RedisSubscriptionTarget] = []
+        for id in ids.sorted() { orphaned += unsubscribe(id) }
+        // The server no longer has the dropped targets: no unsubscribe is sent or awaited for them.
+        for target in orphaned where dropped.contains(target) {
+            unsubscribing[target] = unsubscribing[target].flatMap { $0 > 1 ? $0 - 1 : nil }
+        }
+        return Eviction(subscribers: ids.sorted(), orphaned: orphaned.filter { !dropped.contains($0) }, gap: settleGapIfWhole())
     }
 
     /// The server confirmed a subscription. Returns subscribers whose every target is now live and,
@@ -127,6 +174,7 @@ struct PubSubStateMachine {
     mutating func connected(at now: ContinuousClock.Instant) -> [RedisSubscriptionTarget] {
         connection = .up
         confirmed = []
+        unsubscribing = [:]
         if listeners.isEmpty {
             lossStart = nil
             owedGap = []

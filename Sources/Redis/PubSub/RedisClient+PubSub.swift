@@ -87,6 +87,8 @@ public struct SPUBLISH<Message: RESPArgument & Sendable>: RedisCommand {
     public static var name: String { "SPUBLISH" }
     /// The shard channel.
     public var channel: String
+    /// `[channel]`: a shard channel is routed like a key in a cluster.
+    public var keys: [String] { [channel] }
     /// The payload.
     public var message: Message
     /// Creates the command.

@@ -31,6 +31,13 @@ final class RedisPubSub: Sendable {
     private let keepAliveInterval: TimeAmount?
     /// When the last `pong` arrived on a RESP2 subscriber connection.
     private let lastPong = Mutex<NIODeadline>(.distantPast)
+    /// Told when the connection is lost or cannot be made (a cluster client refreshes its map).
+    private let lossHandler = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Sets the closure told about every lost connection and failed connect.
+    func onConnectionLoss(_ handler: @escaping @Sendable () -> Void) {
+        lossHandler.withLock { $0 = handler }
+    }
 
     init(
         configuration: @escaping @Sendable () -> RedisConnectionConfiguration, eventLoop: any EventLoop,
@@ -147,26 +154,67 @@ final class RedisPubSub: Sendable {
             let wakeups = recipients.compactMap { $0.append(.message(message)) }
             for wakeup in wakeups { wakeup.resume() }
         case .subscribed(let target):
-            let now = ContinuousClock.now
             let (ready, gapOwed) = storage.withLock { storage in
                 let (ids, gap) = storage.machine.confirmed(target)
                 let ready = ids.map { id -> UnsafeContinuation<Void, any Error>? in
                     // A waiter not registered yet finds itself no longer awaiting and returns at once.
                     storage.confirmations.removeValue(forKey: id)
                 }
-                let owed = gap.map { gap in gap.to.compactMap { id in storage.buffers[id].map { ($0, gap.from) } } } ?? []
-                return (ready, owed)
+                return (ready, Self.buffers(owed: gap, in: storage))
             }
-            let wakeups = gapOwed.compactMap { buffer, from in
-                buffer.append(.gap(RedisSubscriptionGap(reason: .reconnected, from: from, to: now)))
-            }
-            for wakeup in wakeups { wakeup.resume() }
+            deliver(gapOwed)
             for waiter in ready { waiter?.resume() }
         case .pong:
             lastPong.withLock { $0 = .now() }
-        case .unsubscribed, .other:
+        case .unsubscribed(let target):
+            evict(storage.withLock { $0.machine.unsubscribed(target) }, because: Self.slotMoved)
+        case .refused(let error):
+            guard let redirect = ClusterRedirect(error, askedNode: configuration().endpoint) else {
+                logger.warning("pub/sub command refused", metadata: ["redis.error": "\(error)"])
+                return
+            }
+            evict(storage.withLock { $0.machine.refused(slot: redirect.slot) }, because: error)
+        case .other:
             break
         }
+    }
+
+    /// The buffers of the subscribers a settled loss is owed to, with the loss's start.
+    private static func buffers(owed gap: PubSubStateMachine.Gap?, in storage: borrowing Storage) -> [(SubscriptionBuffer, ContinuousClock.Instant)] {
+        gap.map { gap in gap.to.compactMap { id in storage.buffers[id].map { ($0, gap.from) } } } ?? []
+    }
+
+    /// Appends a `reconnected` gap ending now to each buffer, then wakes the readers.
+    private func deliver(_ gaps: [(SubscriptionBuffer, ContinuousClock.Instant)]) {
+        guard !gaps.isEmpty else { return }
+        let now = ContinuousClock.now
+        let wakeups = gaps.compactMap { buffer, from in
+            buffer.append(.gap(RedisSubscriptionGap(reason: .reconnected, from: from, to: now)))
+        }
+        for wakeup in wakeups { wakeup.resume() }
+    }
+
+    /// Why a subscription ends when the server drops its shard channel.
+    private static let slotMoved = RedisError(
+        .moved, command: "SSUBSCRIBE", serverMessage: "the shard channel's slot moved to another node")
+
+    /// Ends the evicted subscribers' sequences (and pending subscribe calls) with `error`, and
+    /// unsubscribes what nobody else listens to.
+    private func evict(_ eviction: PubSubStateMachine.Eviction?, because error: RedisError) {
+        guard let eviction else { return }
+        let (buffers, waiters, connection, gapOwed) = storage.withLock { storage in
+            (
+                eviction.subscribers.compactMap { storage.buffers.removeValue(forKey: $0) },
+                eviction.subscribers.compactMap { storage.confirmations.removeValue(forKey: $0) },
+                storage.connection,
+                Self.buffers(owed: eviction.gap, in: storage)
+            )
+        }
+        logger.info("shard channel subscription dropped by the server", metadata: ["redis.error": "\(error)"])
+        for buffer in buffers { buffer.finish(throwing: error) }
+        for waiter in waiters { waiter.resume(throwing: error) }
+        deliver(gapOwed)
+        if !eviction.orphaned.isEmpty, let connection { send(subscribe: false, eviction.orphaned, on: connection) }
     }
 
     // MARK: Running
@@ -193,9 +241,11 @@ final class RedisPubSub: Sendable {
                         $0.connection = nil
                         $0.machine.disconnected(at: .now)
                     }
+                    lossHandler.withLock { $0 }?()
                 } catch {
                     failures += 1
                     storage.withLock { $0.machine.disconnected(at: .now) }
+                    lossHandler.withLock { $0 }?()
                     logger.warning("pub/sub connect failed", metadata: ["redis.error": "\(error)"])
                     let delay = poolConfiguration.backoff(afterFailures: failures, jitter: .random(in: 0...1))
                     try? await Task.sleep(for: .nanoseconds(delay.nanoseconds))
@@ -277,6 +327,8 @@ enum PubSubFrame {
     case message(RedisPubSubMessage)
     case subscribed(RedisSubscriptionTarget)
     case unsubscribed(RedisSubscriptionTarget)
+    /// An error reply to a subscription command (such as `MOVED` for a shard channel elsewhere).
+    case refused(RedisError)
     case pong
     case other
 
@@ -284,6 +336,10 @@ enum PubSubFrame {
         let parts: RESPToken.Array
         switch token.value {
         case .push(let elements), .array(let elements): parts = elements
+        case .simpleError, .bulkError:
+            guard let error = token.serverError(command: "SSUBSCRIBE") else { return nil }
+            self = .refused(error)
+            return
         case .simpleString(let text) where text.readableBytesView.elementsEqual("PONG".utf8):
             // A RESP2 connection with no subscription left answers PING normally.
             self = .pong
