@@ -4,6 +4,11 @@
 // its parent's next entry), so each keyed or unkeyed container is a node of a small tree whose
 // header (its entry count) is only known once it is complete. The tree is flattened once, at the
 // end, into a buffer of exactly the right size.
+//
+// The containers declare only the generic `encode<T>`: it also witnesses the scalar requirements
+// (`encode(_: Bool)`, `encode(_: Int)`, ...), and `encodeValue` writes scalars directly. Only the
+// `encodeIfPresent` overloads are spelled out, because the standard library's defaults for
+// them would skip nil values, which a positional format cannot do.
 
 /// One container's bytes, plus the child containers to splice in at given offsets.
 final class BinaryEncodingNode {
@@ -46,8 +51,8 @@ final class BinaryEncodingNode {
         case .unkeyed: size += ByteWriter.varintSize(UInt64(count))
         case .keyed:
             size += ByteWriter.varintSize(UInt64(count))
-            if count == 1, let firstKey {
-                let length = firstKey.utf8.count
+            if count == 1 {
+                let length = (firstKey ?? "").utf8.count
                 size += ByteWriter.varintSize(UInt64(length)) + length
             }
         }
@@ -189,20 +194,6 @@ struct BinaryKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProto
     var codingPath: [any CodingKey] { [] }
 
     mutating func encodeNil(forKey key: Key) throws { throw unsupportedNil() }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { node.noteEntry(key); node.writer.append(bool: value) }
-    mutating func encode(_ value: String, forKey key: Key) throws { node.noteEntry(key); node.writer.append(lengthPrefixed: value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { node.noteEntry(key); node.writer.append(double: value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { node.noteEntry(key); node.writer.append(float: value) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         node.noteEntry(key)
@@ -259,20 +250,6 @@ struct BinaryUnkeyedEncodingContainer: UnkeyedEncodingContainer {
     var count: Int { node.count }
 
     mutating func encodeNil() throws { throw unsupportedNil() }
-    mutating func encode(_ value: Bool) throws { node.count += 1; node.writer.append(bool: value) }
-    mutating func encode(_ value: String) throws { node.count += 1; node.writer.append(lengthPrefixed: value) }
-    mutating func encode(_ value: Double) throws { node.count += 1; node.writer.append(double: value) }
-    mutating func encode(_ value: Float) throws { node.count += 1; node.writer.append(float: value) }
-    mutating func encode(_ value: Int) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int8) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int16) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int32) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int64) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: UInt) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt8) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt16) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt32) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt64) throws { node.count += 1; node.writer.append(unsigned: value) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         node.count += 1
@@ -303,20 +280,6 @@ struct BinarySingleValueEncodingContainer: SingleValueEncodingContainer {
     var codingPath: [any CodingKey] { [] }
 
     mutating func encodeNil() throws { throw unsupportedNil() }
-    mutating func encode(_ value: Bool) throws { node.writer.append(bool: value) }
-    mutating func encode(_ value: String) throws { node.writer.append(lengthPrefixed: value) }
-    mutating func encode(_ value: Double) throws { node.writer.append(double: value) }
-    mutating func encode(_ value: Float) throws { node.writer.append(float: value) }
-    mutating func encode(_ value: Int) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int8) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int16) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int32) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int64) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: UInt) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt8) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt16) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt32) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt64) throws { node.writer.append(unsigned: value) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         try node.encodeValue(value, depth: depth, maximumDepth: maximumDepth)
