@@ -100,35 +100,47 @@ struct RedisTierBenchmark {
         let fixture = try Fixture()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.run() }
-            defer { client.shutdown() }
-            try await tier.set(Variant.tierJSON.key, value: fixture.jsonEnvelope, timeToLive: .seconds(3600))
-            try await tier.set(Variant.tierBinary.key, value: fixture.binaryEnvelope, timeToLive: .seconds(3600))
-            var rows: [Row] = []
-            var ratios: [String: Double] = [:]
-            for tasks in concurrency {
-                let (cpu, wall) = try await measureVariants(tasks: tasks) { variant in
-                    switch variant {
-                    case .rawGetJSON, .rawGetBinary: { _ = try await client.send(GET(variant.key)) }
-                    case .tierJSON: { try await fixture.hit(tier, json: true) }
-                    case .tierBinary: { try await fixture.hit(tier, json: false) }
-                    }
-                }
-                let total = Double(requests * rounds)
-                for variant in Variant.allCases {
-                    rows.append(Row(
-                        variant: variant.rawValue, tasks: tasks, operations: requests * rounds,
-                        opsPerSecond: total / wall[variant, default: 1], cpuMicrosecondsPerOp: cpu[variant, default: 0] * 1e6 / total))
-                }
-                let suffix = tasks == 1 ? "_c1" : ""
-                ratios["redis_hit_vs_get" + suffix] = cpu[.tierJSON, default: 0] / cpu[.rawGetJSON, default: 1]
-                ratios["redis_hit_vs_get_binary" + suffix] = cpu[.tierBinary, default: 0] / cpu[.rawGetBinary, default: 1]
-                ratios["throughput_hit_vs_get" + suffix] = wall[.rawGetJSON, default: 0] / wall[.tierJSON, default: 1]
-                ratios["throughput_hit_vs_get_binary" + suffix] = wall[.rawGetBinary, default: 0] / wall[.tierBinary, default: 1]
+            let outcome: Result<Report, any Error>
+            do {
+                outcome = .success(try await measureAll(client, tier, fixture))
+            } catch {
+                outcome = .failure(error)
             }
-            return Report(
-                rows: rows, ratios: ratios, jsonValueBytes: fixture.jsonPayload.count,
-                binaryValueBytes: fixture.binaryPayload.count, decodeNanoseconds: try fixture.stepCosts(count: requests * 5))
+            client.shutdown()
+            try await group.waitForAll()
+            return try outcome.get()
         }
+    }
+
+    /// Every scenario and variant, then the in-process step costs.
+    private func measureAll(_ client: RedisClient, _ tier: RedisCacheTier, _ fixture: Fixture) async throws -> Report {
+        try await tier.set(Variant.tierJSON.key, value: fixture.jsonEnvelope, timeToLive: .seconds(3600))
+        try await tier.set(Variant.tierBinary.key, value: fixture.binaryEnvelope, timeToLive: .seconds(3600))
+        var rows: [Row] = []
+        var ratios: [String: Double] = [:]
+        for tasks in concurrency {
+            let (cpu, wall) = try await measureVariants(tasks: tasks) { variant in
+                switch variant {
+                case .rawGetJSON, .rawGetBinary: { _ = try await client.send(GET(variant.key)) }
+                case .tierJSON: { try await fixture.hit(tier, json: true) }
+                case .tierBinary: { try await fixture.hit(tier, json: false) }
+                }
+            }
+            let total = Double(requests * rounds)
+            for variant in Variant.allCases {
+                rows.append(Row(
+                    variant: variant.rawValue, tasks: tasks, operations: requests * rounds,
+                    opsPerSecond: total / wall[variant, default: 1], cpuMicrosecondsPerOp: cpu[variant, default: 0] * 1e6 / total))
+            }
+            let suffix = tasks == 1 ? "_c1" : ""
+            ratios["redis_hit_vs_get" + suffix] = cpu[.tierJSON, default: 0] / cpu[.rawGetJSON, default: 1]
+            ratios["redis_hit_vs_get_binary" + suffix] = cpu[.tierBinary, default: 0] / cpu[.rawGetBinary, default: 1]
+            ratios["throughput_hit_vs_get" + suffix] = wall[.rawGetJSON, default: 0] / wall[.tierJSON, default: 1]
+            ratios["throughput_hit_vs_get_binary" + suffix] = wall[.rawGetBinary, default: 0] / wall[.tierBinary, default: 1]
+        }
+        return Report(
+            rows: rows, ratios: ratios, jsonValueBytes: fixture.jsonPayload.count,
+            binaryValueBytes: fixture.binaryPayload.count, decodeNanoseconds: try fixture.stepCosts(count: requests * 5))
     }
 
     /// Every variant, round after round; returns summed CPU and wall seconds per variant.
