@@ -17,18 +17,29 @@ import Testing
             let tier = try RedisCacheTier(cluster: client, configuration: .init(operationTimeout: .seconds(5)))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await client.run() }
-                defer { client.shutdown() }
-                let keys = (0..<12).map { "tier:\($0)" }
-                #expect(Set(keys.map { HashSlot(key: $0) }).count > 3)
-                for (index, key) in keys.enumerated() where index % 3 != 0 {
-                    try await tier.set(key, value: [UInt8(index)], timeToLive: .seconds(30))
+                var failure: (any Error)?
+                do {
+                    try await Self.exerciseBatches(tier)
+                } catch {
+                    failure = error
                 }
-                let values = try await tier.get(keys)
-                #expect(values == keys.indices.map { $0 % 3 == 0 ? nil : [UInt8($0)] })
-                #expect(try await tier.get("tier:1") == [1])
-                try await tier.remove(keys)
-                #expect(try await tier.get(keys).allSatisfy { $0 == nil })
+                client.shutdown()
+                try await group.waitForAll()
+                if let failure { throw failure }
             }
         }
+    }
+
+    private static func exerciseBatches(_ tier: RedisCacheTier) async throws {
+        let keys = (0..<12).map { "tier:\($0)" }
+        #expect(Set(keys.map { HashSlot(key: $0) }).count > 3)
+        for (index, key) in keys.enumerated() where index % 3 != 0 {
+            try await tier.set(key, value: [UInt8(index)], timeToLive: .seconds(30))
+        }
+        let values = try await tier.get(keys)
+        #expect(values == keys.indices.map { $0 % 3 == 0 ? nil : [UInt8($0)] })
+        #expect(try await tier.get("tier:1") == [1])
+        try await tier.remove(keys)
+        #expect(try await tier.get(keys).allSatisfy { $0 == nil })
     }
 }

@@ -96,11 +96,30 @@ struct ByteReader<Failure: ByteReaderFailure> {
     mutating func readString(count: Int) throws(Failure) -> String? {
         let start = offset
         let slice = try readSlice(count: count)
-        guard let string = String(validating: slice, as: UTF8.self) else {
+        guard let string = Self.string(validating: slice) else {
             offset = start
             return nil
         }
         return string
+    }
+
+    /// Validates and copies UTF-8. ASCII (the common case for keys, names and e-mail addresses)
+    /// takes a fast path: `String(decoding:)` is valid for it by construction, while the generic
+    /// `String(validating:)` pays runtime metadata lookups on every call.
+    static func string(validating bytes: UnsafeRawBufferPointer) -> String? {
+        var index = 0
+        let count = bytes.count
+        while index &+ 8 <= count {
+            if bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 {
+                return String(validating: bytes, as: UTF8.self)
+            }
+            index &+= 8
+        }
+        while index < count {
+            if bytes[index] & 0x80 != 0 { return String(validating: bytes, as: UTF8.self) }
+            index &+= 1
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -1,12 +1,32 @@
 // The Decoder behind BinaryCacheCodec: one shared cursor over the bytes, containers that count
 // their entries, and a check after every `init(from:)` that the type read exactly the entries
 // that were written (a type that gained or lost a property fails instead of misreading).
+//
+// Container bookkeeping lives in the shared state's reusable array, so decoding a struct
+// allocates only the `KeyedDecodingContainer` box the Codable API requires (and its strings).
+// The keyed container spells out the scalar `decode` overloads (a direct read, no dynamic cast,
+// on the hot path of every property) and the `decodeIfPresent` ones (each reads a presence byte;
+// the standard library's defaults would call `decodeNil`). Elsewhere the generic `decode<T>`
+// also witnesses the scalar requirements.
 
-/// The cursor and depth shared by every container of one decode.
+/// The cursor, depth and open containers shared by every container of one decode.
 final class BinaryDecodingState {
+    /// One container's entry count and how many have been read.
+    struct ContainerCursor {
+        var id: UInt64
+        var count: Int
+        var index = 0
+        /// The key name stored with a single-entry keyed container (how enum cases are told
+        /// apart). Kept here rather than in the container, whose copies the Codable boxes make.
+        var keyName: String?
+    }
+
     var reader: ByteReader<CacheCodecError>
     let maximumDepth: Int
     var depth = 0
+    /// The containers opened by the values being decoded, innermost last.
+    private var cursors: [ContainerCursor] = []
+    private var nextID: UInt64 = 0
 
     init(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int) {
         reader = ByteReader(bytes)
@@ -23,9 +43,13 @@ final class BinaryDecodingState {
         }
         try enter()
         defer { depth -= 1 }
-        let decoder = BinaryDecoder(state: self)
-        let value = try T(from: decoder)
-        try decoder.checkConsumed()
+        let mark = cursors.count
+        let value = try T(from: BinaryDecoder(state: self))
+        // Every container the type opened must have been read to its end.
+        for cursor in cursors[mark...] where cursor.index != cursor.count {
+            throw CacheCodecError(.decodingFailed, offset: reader.offset)
+        }
+        cursors.removeSubrange(mark...)
         return value
     }
 
@@ -33,6 +57,43 @@ final class BinaryDecodingState {
     func enter() throws(CacheCodecError) {
         guard depth < maximumDepth else { throw CacheCodecError(.depthExceeded, offset: reader.offset) }
         depth += 1
+    }
+
+    /// Reads a container's header (its count and, for a keyed container of one entry, the key
+    /// name) and starts tracking it; returns its handle.
+    func openContainer(keyed: Bool) throws(CacheCodecError) -> (slot: Int, id: UInt64) {
+        let count = try reader.readCount()
+        let keyName = keyed && count == 1 ? try reader.readLengthPrefixedString() : nil
+        nextID &+= 1
+        cursors.append(ContainerCursor(id: nextID, count: count, keyName: keyName))
+        return (cursors.count - 1, nextID)
+    }
+
+    /// The key name stored with a single-entry keyed container.
+    func keyName(_ handle: (slot: Int, id: UInt64)) -> String? {
+        guard handle.slot < cursors.count, cursors[handle.slot].id == handle.id else { return nil }
+        return cursors[handle.slot].keyName
+    }
+
+    /// Consumes one entry of a container, failing when it has none left (the reading type
+    /// expects more than was written) or when the container's decode is already over.
+    func nextEntry(_ handle: (slot: Int, id: UInt64)) throws(CacheCodecError) {
+        guard handle.slot < cursors.count, cursors[handle.slot].id == handle.id,
+            cursors[handle.slot].index < cursors[handle.slot].count
+        else { throw CacheCodecError(.decodingFailed, offset: reader.offset) }
+        cursors[handle.slot].index += 1
+    }
+
+    /// Whether a container has entries left.
+    func hasEntries(_ handle: (slot: Int, id: UInt64)) -> Bool {
+        handle.slot < cursors.count && cursors[handle.slot].id == handle.id
+            && cursors[handle.slot].index < cursors[handle.slot].count
+    }
+
+    /// A container's entry count and read position.
+    func position(_ handle: (slot: Int, id: UInt64)) -> (count: Int, index: Int) {
+        guard handle.slot < cursors.count, cursors[handle.slot].id == handle.id else { return (0, 0) }
+        return (cursors[handle.slot].count, cursors[handle.slot].index)
     }
 
     /// An optional's presence byte.
@@ -108,206 +169,143 @@ extension Dictionary: BinaryDecodableSpecial where Key: Decodable, Value: Decoda
     }
 }
 
-/// How many entries a container holds and how many have been read.
-final class BinaryContainerCursor {
-    let count: Int
-    var index = 0
-
-    init(count: Int) {
-        self.count = count
-    }
-}
-
 /// The `Decoder` handed to a type's `init(from:)`.
-final class BinaryDecoder: Decoder {
+struct BinaryDecoder: Decoder {
     let state: BinaryDecodingState
-    private var cursors: [BinaryContainerCursor] = []
-
-    init(state: BinaryDecodingState) {
-        self.state = state
-    }
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(try BinaryKeyedDecodingContainer<Key>(decoder: self))
+        KeyedDecodingContainer(try BinaryKeyedDecodingContainer<Key>(state: state))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try BinaryUnkeyedDecodingContainer(decoder: self)
+        try BinaryUnkeyedDecodingContainer(state: state)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
         BinarySingleValueDecodingContainer(state: state)
     }
-
-    /// Reads a container's count and tracks it for ``checkConsumed()``.
-    func openContainer() throws(CacheCodecError) -> BinaryContainerCursor {
-        let cursor = BinaryContainerCursor(count: try state.reader.readCount())
-        cursors.append(cursor)
-        return cursor
-    }
-
-    /// Fails when a container still holds entries: the type that read them is not the type
-    /// that wrote them.
-    func checkConsumed() throws(CacheCodecError) {
-        for cursor in cursors where cursor.index != cursor.count {
-            throw CacheCodecError(.decodingFailed, offset: state.reader.offset)
-        }
-    }
-}
-
-/// Running past a container's last entry: the reading type expects more than was written.
-private func missingEntry(_ state: BinaryDecodingState) -> CacheCodecError {
-    CacheCodecError(.decodingFailed, offset: state.reader.offset)
 }
 
 struct BinaryKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let decoder: BinaryDecoder
-    let cursor: BinaryContainerCursor
-    /// The key name stored with a single-entry container (how enum cases are told apart).
-    let keyName: String?
-    var state: BinaryDecodingState { decoder.state }
+    let state: BinaryDecodingState
+    let handle: (slot: Int, id: UInt64)
 
-    init(decoder: BinaryDecoder) throws(CacheCodecError) {
-        self.decoder = decoder
-        cursor = try decoder.openContainer()
-        keyName = cursor.count == 1 ? try decoder.state.reader.readLengthPrefixedString() : nil
+    init(state: BinaryDecodingState) throws(CacheCodecError) {
+        self.state = state
+        handle = try state.openContainer(keyed: true)
     }
 
     var codingPath: [any CodingKey] { [] }
 
     var allKeys: [Key] {
-        guard let keyName, let key = Key(stringValue: keyName) else { return [] }
+        guard let keyName = state.keyName(handle), let key = Key(stringValue: keyName) else { return [] }
         return [key]
     }
 
-    func contains(_ key: Key) -> Bool { cursor.index < cursor.count }
+    func contains(_ key: Key) -> Bool { state.hasEntries(handle) }
 
-    private func next(_ key: Key) throws(CacheCodecError) {
-        guard cursor.index < cursor.count else { throw missingEntry(state) }
-        cursor.index += 1
-    }
+    private func next() throws(CacheCodecError) { try state.nextEntry(handle) }
 
     func decodeNil(forKey key: Key) throws -> Bool { throw CacheCodecError(.unsupported, offset: state.reader.offset) }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try next(key); return try state.reader.readBool() }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try next(key); return try state.reader.readLengthPrefixedString() }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try next(key); return try state.reader.readDouble() }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try next(key); return try state.reader.readFloat() }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try next(key); return try state.reader.readSigned(Int.self) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try next(key); return try state.reader.readSigned(Int8.self) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try next(key); return try state.reader.readSigned(Int16.self) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try next(key); return try state.reader.readSigned(Int32.self) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try next(key); return try state.reader.readSigned(Int64.self) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try next(key); return try state.reader.readUnsigned(UInt.self) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try next(key); return try state.reader.readUnsigned(UInt8.self) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try next(key); return try state.reader.readUnsigned(UInt16.self) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try next(key); return try state.reader.readUnsigned(UInt32.self) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try next(key); return try state.reader.readUnsigned(UInt64.self) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try next(); return try state.reader.readBool() }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try next(); return try state.reader.readLengthPrefixedString() }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try next(); return try state.reader.readDouble() }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try next(); return try state.reader.readFloat() }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try next(); return try state.reader.readSigned(Int.self) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try next(); return try state.reader.readSigned(Int8.self) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try next(); return try state.reader.readSigned(Int16.self) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try next(); return try state.reader.readSigned(Int32.self) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try next(); return try state.reader.readSigned(Int64.self) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try next(); return try state.reader.readUnsigned(UInt.self) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try next(); return try state.reader.readUnsigned(UInt8.self) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try next(); return try state.reader.readUnsigned(UInt16.self) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try next(); return try state.reader.readUnsigned(UInt32.self) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try next(); return try state.reader.readUnsigned(UInt64.self) }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try next(key)
+        try next()
         return try state.decodeValue(T.self)
     }
 
-    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try next(key); return try state.readPresence() ? state.reader.readBool() : nil }
-    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try next(key); return try state.readPresence() ? state.reader.readLengthPrefixedString() : nil }
-    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try next(key); return try state.readPresence() ? state.reader.readDouble() : nil }
-    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try next(key); return try state.readPresence() ? state.reader.readFloat() : nil }
-    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try next(key); return try state.readPresence() ? state.reader.readSigned(Int.self) : nil }
-    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try next(key); return try state.readPresence() ? state.reader.readSigned(Int8.self) : nil }
-    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try next(key); return try state.readPresence() ? state.reader.readSigned(Int16.self) : nil }
-    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try next(key); return try state.readPresence() ? state.reader.readSigned(Int32.self) : nil }
-    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try next(key); return try state.readPresence() ? state.reader.readSigned(Int64.self) : nil }
-    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try next(key); return try state.readPresence() ? state.reader.readUnsigned(UInt.self) : nil }
-    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try next(key); return try state.readPresence() ? state.reader.readUnsigned(UInt8.self) : nil }
-    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try next(key); return try state.readPresence() ? state.reader.readUnsigned(UInt16.self) : nil }
-    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try next(key); return try state.readPresence() ? state.reader.readUnsigned(UInt32.self) : nil }
-    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try next(key); return try state.readPresence() ? state.reader.readUnsigned(UInt64.self) : nil }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try next(); return try state.readPresence() ? state.reader.readBool() : nil }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try next(); return try state.readPresence() ? state.reader.readLengthPrefixedString() : nil }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try next(); return try state.readPresence() ? state.reader.readDouble() : nil }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try next(); return try state.readPresence() ? state.reader.readFloat() : nil }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try next(); return try state.readPresence() ? state.reader.readSigned(Int.self) : nil }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try next(); return try state.readPresence() ? state.reader.readSigned(Int8.self) : nil }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try next(); return try state.readPresence() ? state.reader.readSigned(Int16.self) : nil }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try next(); return try state.readPresence() ? state.reader.readSigned(Int32.self) : nil }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try next(); return try state.readPresence() ? state.reader.readSigned(Int64.self) : nil }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try next(); return try state.readPresence() ? state.reader.readUnsigned(UInt.self) : nil }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try next(); return try state.readPresence() ? state.reader.readUnsigned(UInt8.self) : nil }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try next(); return try state.readPresence() ? state.reader.readUnsigned(UInt16.self) : nil }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try next(); return try state.readPresence() ? state.reader.readUnsigned(UInt32.self) : nil }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try next(); return try state.readPresence() ? state.reader.readUnsigned(UInt64.self) : nil }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        try next(key)
+        try next()
         return try state.readPresence() ? state.decodeValue(T.self) : nil
     }
 
     func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type, forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
-        try next(key)
-        return KeyedDecodingContainer(try BinaryKeyedDecodingContainer<NestedKey>(decoder: decoder))
+        try next()
+        return KeyedDecodingContainer(try BinaryKeyedDecodingContainer<NestedKey>(state: state))
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try next(key)
-        return try BinaryUnkeyedDecodingContainer(decoder: decoder)
+        try next()
+        return try BinaryUnkeyedDecodingContainer(state: state)
     }
 
     func superDecoder() throws -> any Decoder {
-        guard cursor.index < cursor.count else { throw missingEntry(state) }
-        cursor.index += 1
+        try next()
         return BinaryDecoder(state: state)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        try next(key)
+        try next()
         return BinaryDecoder(state: state)
     }
 }
 
 struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
-    let decoder: BinaryDecoder
-    let cursor: BinaryContainerCursor
-    var state: BinaryDecodingState { decoder.state }
+    let state: BinaryDecodingState
+    let handle: (slot: Int, id: UInt64)
 
-    init(decoder: BinaryDecoder) throws(CacheCodecError) {
-        self.decoder = decoder
-        cursor = try decoder.openContainer()
+    init(state: BinaryDecodingState) throws(CacheCodecError) {
+        self.state = state
+        handle = try state.openContainer(keyed: false)
     }
 
     var codingPath: [any CodingKey] { [] }
-    var count: Int? { cursor.count }
-    var isAtEnd: Bool { cursor.index >= cursor.count }
-    var currentIndex: Int { cursor.index }
-
-    private func next() throws(CacheCodecError) {
-        guard cursor.index < cursor.count else { throw missingEntry(state) }
-        cursor.index += 1
-    }
+    var count: Int? { state.position(handle).count }
+    var isAtEnd: Bool { !state.hasEntries(handle) }
+    var currentIndex: Int { state.position(handle).index }
 
     mutating func decodeNil() throws -> Bool { throw CacheCodecError(.unsupported, offset: state.reader.offset) }
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try next(); return try state.reader.readBool() }
-    mutating func decode(_ type: String.Type) throws -> String { try next(); return try state.reader.readLengthPrefixedString() }
-    mutating func decode(_ type: Double.Type) throws -> Double { try next(); return try state.reader.readDouble() }
-    mutating func decode(_ type: Float.Type) throws -> Float { try next(); return try state.reader.readFloat() }
-    mutating func decode(_ type: Int.Type) throws -> Int { try next(); return try state.reader.readSigned(Int.self) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next(); return try state.reader.readSigned(Int8.self) }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next(); return try state.reader.readSigned(Int16.self) }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next(); return try state.reader.readSigned(Int32.self) }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next(); return try state.reader.readSigned(Int64.self) }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { try next(); return try state.reader.readUnsigned(UInt.self) }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next(); return try state.reader.readUnsigned(UInt8.self) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(); return try state.reader.readUnsigned(UInt16.self) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(); return try state.reader.readUnsigned(UInt32.self) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(); return try state.reader.readUnsigned(UInt64.self) }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try next()
+        try state.nextEntry(handle)
         return try state.decodeValue(T.self)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        try next()
-        return KeyedDecodingContainer(try BinaryKeyedDecodingContainer<NestedKey>(decoder: decoder))
+        try state.nextEntry(handle)
+        return KeyedDecodingContainer(try BinaryKeyedDecodingContainer<NestedKey>(state: state))
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try next()
-        return try BinaryUnkeyedDecodingContainer(decoder: decoder)
+        try state.nextEntry(handle)
+        return try BinaryUnkeyedDecodingContainer(state: state)
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        try next()
+        try state.nextEntry(handle)
         return BinaryDecoder(state: state)
     }
 }
@@ -317,20 +315,6 @@ struct BinarySingleValueDecodingContainer: SingleValueDecodingContainer {
     var codingPath: [any CodingKey] { [] }
 
     func decodeNil() -> Bool { false }
-    func decode(_ type: Bool.Type) throws -> Bool { try state.reader.readBool() }
-    func decode(_ type: String.Type) throws -> String { try state.reader.readLengthPrefixedString() }
-    func decode(_ type: Double.Type) throws -> Double { try state.reader.readDouble() }
-    func decode(_ type: Float.Type) throws -> Float { try state.reader.readFloat() }
-    func decode(_ type: Int.Type) throws -> Int { try state.reader.readSigned(Int.self) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try state.reader.readSigned(Int8.self) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try state.reader.readSigned(Int16.self) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try state.reader.readSigned(Int32.self) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try state.reader.readSigned(Int64.self) }
-    func decode(_ type: UInt.Type) throws -> UInt { try state.reader.readUnsigned(UInt.self) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try state.reader.readUnsigned(UInt8.self) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try state.reader.readUnsigned(UInt16.self) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try state.reader.readUnsigned(UInt32.self) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try state.reader.readUnsigned(UInt64.self) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try state.decodeValue(T.self)

@@ -4,6 +4,11 @@
 // its parent's next entry), so each keyed or unkeyed container is a node of a small tree whose
 // header (its entry count) is only known once it is complete. The tree is flattened once, at the
 // end, into a buffer of exactly the right size.
+//
+// The containers declare only the generic `encode<T>`: it also witnesses the scalar requirements
+// (`encode(_: Bool)`, `encode(_: Int)`, ...), and `encodeValue` writes scalars directly. Only the
+// `encodeIfPresent` overloads are spelled out, because the standard library's defaults for
+// them would skip nil values, which a positional format cannot do.
 
 /// One container's bytes, plus the child containers to splice in at given offsets.
 final class BinaryEncodingNode {
@@ -46,8 +51,8 @@ final class BinaryEncodingNode {
         case .unkeyed: size += ByteWriter.varintSize(UInt64(count))
         case .keyed:
             size += ByteWriter.varintSize(UInt64(count))
-            if count == 1, let firstKey {
-                let length = firstKey.utf8.count
+            if count == 1 {
+                let length = (firstKey ?? "").utf8.count
                 size += ByteWriter.varintSize(UInt64(length)) + length
             }
         }
@@ -153,27 +158,52 @@ extension Dictionary: BinaryEncodableSpecial where Key: Encodable, Value: Encoda
     }
 }
 
-/// The `Encoder` handed to a value's `encode(to:)`.
-struct BinaryEncoder: Encoder {
+/// Where a container writes (its node) and at which nesting depth; makes its children.
+struct BinaryEncodingPosition {
     let node: BinaryEncodingNode
     let depth: Int
     let maximumDepth: Int
 
+    func encode<T: Encodable>(_ value: T) throws {
+        try node.encodeValue(value, depth: depth, maximumDepth: maximumDepth)
+    }
+
+    private func child(_ kind: BinaryEncodingNode.Kind) -> BinaryEncodingPosition {
+        BinaryEncodingPosition(node: node.addChild(kind), depth: depth, maximumDepth: maximumDepth)
+    }
+
+    func keyedChild<Key: CodingKey>(_: Key.Type) -> KeyedEncodingContainer<Key> {
+        KeyedEncodingContainer(BinaryKeyedEncodingContainer<Key>(position: child(.keyed)))
+    }
+
+    func unkeyedChild() -> any UnkeyedEncodingContainer {
+        BinaryUnkeyedEncodingContainer(position: child(.unkeyed))
+    }
+
+    /// An encoder for a super class's values, in a header-less slot at the current position.
+    func slotEncoder() -> any Encoder {
+        BinaryEncoder(position: child(.slot))
+    }
+}
+
+/// The `Encoder` handed to a value's `encode(to:)`.
+struct BinaryEncoder: Encoder {
+    let position: BinaryEncodingPosition
+
+    init(position: BinaryEncodingPosition) {
+        self.position = position
+    }
+
+    init(node: BinaryEncodingNode, depth: Int, maximumDepth: Int) {
+        position = BinaryEncodingPosition(node: node, depth: depth, maximumDepth: maximumDepth)
+    }
+
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(
-            BinaryKeyedEncodingContainer<Key>(node: node.addChild(.keyed), depth: depth, maximumDepth: maximumDepth))
-    }
-
-    func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        BinaryUnkeyedEncodingContainer(node: node.addChild(.unkeyed), depth: depth, maximumDepth: maximumDepth)
-    }
-
-    func singleValueContainer() -> any SingleValueEncodingContainer {
-        BinarySingleValueEncodingContainer(node: node, depth: depth, maximumDepth: maximumDepth)
-    }
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> { position.keyedChild(Key.self) }
+    func unkeyedContainer() -> any UnkeyedEncodingContainer { position.unkeyedChild() }
+    func singleValueContainer() -> any SingleValueEncodingContainer { BinarySingleValueEncodingContainer(position: position) }
 }
 
 /// `encodeNil` outside an `Optional`: without a presence byte on the non-nil path, the reader
@@ -183,30 +213,14 @@ private func unsupportedNil() -> CacheCodecError {
 }
 
 struct BinaryKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let node: BinaryEncodingNode
-    let depth: Int
-    let maximumDepth: Int
+    let position: BinaryEncodingPosition
     var codingPath: [any CodingKey] { [] }
 
     mutating func encodeNil(forKey key: Key) throws { throw unsupportedNil() }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { node.noteEntry(key); node.writer.append(bool: value) }
-    mutating func encode(_ value: String, forKey key: Key) throws { node.noteEntry(key); node.writer.append(lengthPrefixed: value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { node.noteEntry(key); node.writer.append(double: value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { node.noteEntry(key); node.writer.append(float: value) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { node.noteEntry(key); node.writer.append(signed: value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { node.noteEntry(key); node.writer.append(unsigned: value) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        node.noteEntry(key)
-        try node.encodeValue(value, depth: depth, maximumDepth: maximumDepth)
+        position.node.noteEntry(key)
+        try position.encode(value)
     }
 
     // Synthesized conformances skip absent optionals; a positional format must not, so every
@@ -230,95 +244,61 @@ struct BinaryKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProto
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
-        node.noteEntry(key)
-        return KeyedEncodingContainer(
-            BinaryKeyedEncodingContainer<NestedKey>(node: node.addChild(.keyed), depth: depth, maximumDepth: maximumDepth))
+        position.node.noteEntry(key)
+        return position.keyedChild(NestedKey.self)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        node.noteEntry(key)
-        return BinaryUnkeyedEncodingContainer(node: node.addChild(.unkeyed), depth: depth, maximumDepth: maximumDepth)
+        position.node.noteEntry(key)
+        return position.unkeyedChild()
     }
 
     mutating func superEncoder() -> any Encoder {
-        node.count += 1
-        return BinaryEncoder(node: node.addChild(.slot), depth: depth, maximumDepth: maximumDepth)
+        position.node.count += 1
+        return position.slotEncoder()
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        node.noteEntry(key)
-        return BinaryEncoder(node: node.addChild(.slot), depth: depth, maximumDepth: maximumDepth)
+        position.node.noteEntry(key)
+        return position.slotEncoder()
     }
 }
 
 struct BinaryUnkeyedEncodingContainer: UnkeyedEncodingContainer {
-    let node: BinaryEncodingNode
-    let depth: Int
-    let maximumDepth: Int
+    let position: BinaryEncodingPosition
     var codingPath: [any CodingKey] { [] }
-    var count: Int { node.count }
+    var count: Int { position.node.count }
 
     mutating func encodeNil() throws { throw unsupportedNil() }
-    mutating func encode(_ value: Bool) throws { node.count += 1; node.writer.append(bool: value) }
-    mutating func encode(_ value: String) throws { node.count += 1; node.writer.append(lengthPrefixed: value) }
-    mutating func encode(_ value: Double) throws { node.count += 1; node.writer.append(double: value) }
-    mutating func encode(_ value: Float) throws { node.count += 1; node.writer.append(float: value) }
-    mutating func encode(_ value: Int) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int8) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int16) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int32) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: Int64) throws { node.count += 1; node.writer.append(signed: value) }
-    mutating func encode(_ value: UInt) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt8) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt16) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt32) throws { node.count += 1; node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt64) throws { node.count += 1; node.writer.append(unsigned: value) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        node.count += 1
-        try node.encodeValue(value, depth: depth, maximumDepth: maximumDepth)
+        position.node.count += 1
+        try position.encode(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        node.count += 1
-        return KeyedEncodingContainer(
-            BinaryKeyedEncodingContainer<NestedKey>(node: node.addChild(.keyed), depth: depth, maximumDepth: maximumDepth))
+        position.node.count += 1
+        return position.keyedChild(NestedKey.self)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        node.count += 1
-        return BinaryUnkeyedEncodingContainer(node: node.addChild(.unkeyed), depth: depth, maximumDepth: maximumDepth)
+        position.node.count += 1
+        return position.unkeyedChild()
     }
 
     mutating func superEncoder() -> any Encoder {
-        node.count += 1
-        return BinaryEncoder(node: node.addChild(.slot), depth: depth, maximumDepth: maximumDepth)
+        position.node.count += 1
+        return position.slotEncoder()
     }
 }
 
 struct BinarySingleValueEncodingContainer: SingleValueEncodingContainer {
-    let node: BinaryEncodingNode
-    let depth: Int
-    let maximumDepth: Int
+    let position: BinaryEncodingPosition
     var codingPath: [any CodingKey] { [] }
 
     mutating func encodeNil() throws { throw unsupportedNil() }
-    mutating func encode(_ value: Bool) throws { node.writer.append(bool: value) }
-    mutating func encode(_ value: String) throws { node.writer.append(lengthPrefixed: value) }
-    mutating func encode(_ value: Double) throws { node.writer.append(double: value) }
-    mutating func encode(_ value: Float) throws { node.writer.append(float: value) }
-    mutating func encode(_ value: Int) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int8) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int16) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int32) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: Int64) throws { node.writer.append(signed: value) }
-    mutating func encode(_ value: UInt) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt8) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt16) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt32) throws { node.writer.append(unsigned: value) }
-    mutating func encode(_ value: UInt64) throws { node.writer.append(unsigned: value) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try node.encodeValue(value, depth: depth, maximumDepth: maximumDepth)
+        try position.encode(value)
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// Turns values into payload bytes and back.
@@ -74,12 +74,20 @@ public struct StringCacheCodec: CacheCodec {
 
 /// Stores `Codable` values as JSON: readable with `redis-cli`, tolerant of added optional fields.
 ///
-/// The default codec. Dates use Foundation's default strategy (seconds since 2001 as a number),
-/// so readers and writers must agree on the strategy; data is Base64. Slower and larger than
-/// ``BinaryCacheCodec``, but field names make it robust to reordered or added fields.
+/// The default codec. With the default coders, dates use Foundation's default strategy (seconds
+/// since 2001 as a number) and data is Base64; pass configured coders to change that (every
+/// instance sharing the cache must agree). Slower and larger than ``BinaryCacheCodec``, but field
+/// names make it robust to reordered or added fields.
 public struct JSONCacheCodec<Value: Codable>: CacheCodec {
-    /// Creates the codec.
-    public init() {}
+    private let encoder: JSONEncoder
+    private let decoder: JSONDecoder
+
+    /// Creates the codec. The coders are shared by every call (they are thread-safe); do not
+    /// change their settings afterwards.
+    public init(encoder: JSONEncoder = JSONEncoder(), decoder: JSONDecoder = JSONDecoder()) {
+        self.encoder = encoder
+        self.decoder = decoder
+    }
 
     /// ``CacheCodecID/json``.
     public var id: UInt8 { CacheCodecID.json }
@@ -87,7 +95,7 @@ public struct JSONCacheCodec<Value: Codable>: CacheCodec {
     /// The value as JSON (UTF-8).
     public func encode(_ value: Value) throws(CacheCodecError) -> [UInt8] {
         do {
-            return Array(try JSONEncoder().encode(value))
+            return Array(try encoder.encode(value))
         } catch {
             throw CacheCodecError(.encodingFailed, underlying: error)
         }
@@ -96,7 +104,7 @@ public struct JSONCacheCodec<Value: Codable>: CacheCodec {
     /// The value from JSON; malformed JSON or a wrong shape is ``CacheCodecError/Code/decodingFailed``.
     public func decode(_ bytes: [UInt8]) throws(CacheCodecError) -> Value {
         do {
-            return try JSONDecoder().decode(Value.self, from: Data(bytes))
+            return try decoder.decode(Value.self, from: Data(bytes))
         } catch {
             throw CacheCodecError(.decodingFailed, underlying: error)
         }
