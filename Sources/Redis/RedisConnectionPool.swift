@@ -269,8 +269,22 @@ final class RedisConnectionPool: Sendable {
                 work.finish()
                 return
             }
-            // Sleep is not cancelled by shutdown: the loop must outlive it to see the drain finish.
-            try? await Task.sleep(for: interval)
+            // The loop must outlive cancellation to see the drain finish, and a cancelled task's
+            // `Task.sleep` returns at once: wait on the event loop's timer instead of spinning.
+            if Task.isCancelled {
+                await sleepIgnoringCancellation(interval)
+            } else {
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    private func sleepIgnoringCancellation(_ interval: Duration) async {
+        let nanoseconds = Int64(interval.components.seconds) * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            eventLoopGroup.any().scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult.whenComplete { _ in
+                continuation.resume()
+            }
         }
     }
 

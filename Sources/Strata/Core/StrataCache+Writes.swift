@@ -35,19 +35,25 @@ extension StrataCache {
         let now = clock.now
         let entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
         storeInMemory(key: key, entry: entry, options: options, now: now)
-        return await storeDistributed(key: key, entry: entry, options: options, now: now)
+        let stored = await storeDistributed(key: key, entry: entry, options: options, now: now)
+        let announced = await announce([key.storageKey])
+        return stored && announced
     }
 
-    /// Removes `key` from this process's in-process tier and from the distributed tier.
+    /// Removes `key` from this process's in-process tier and the distributed tier, and tells the
+    /// other instances (through the invalidation bus, when configured) to drop their copies.
     ///
-    /// Other instances' in-process copies are not touched here; cross-instance invalidation is the
-    /// invalidation bus's job.
-    /// - Returns: `false` when the distributed tier could not be reached (counted; does not throw).
+    /// - Returns: `false` when the distributed tier or the bus could not be reached (counted and
+    ///   logged; does not throw).
     @discardableResult
     public func remove<Value: Sendable>(_ key: CacheKey<Value>) async -> Bool {
         memory?.removeValue(forKey: key.storageKey)
-        guard let distributed else { return true }
-        return await distributed.remove([key.storageKey], now: clock.now, record: record)
+        var removed = true
+        if let distributed {
+            removed = await distributed.remove([key.storageKey], now: clock.now, record: record)
+        }
+        let announced = await announce([key.storageKey])
+        return removed && announced
     }
 
     /// Empties this process's in-process tier.

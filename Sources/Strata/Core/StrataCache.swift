@@ -64,14 +64,21 @@ public final class StrataCache: Service, Sendable {
     let background = BackgroundWork()
     let counters: StatisticsCounters
     let events: CacheEventSink
+    let invalidationBus: (any InvalidationBus)?
 
     /// Creates a cache.
     ///
     /// - Parameters:
     ///   - configuration: instance-wide settings.
     ///   - distributedTier: the shared tier (for example `RedisCacheTier`); `nil` for in-process only.
+    ///   - invalidationBus: how instances drop each other's stale in-process copies (for example
+    ///     `RedisInvalidationBus`); `nil` when this is the only instance.
     /// - Throws: ``CacheError`` `.invalidConfiguration` when a setting is incoherent.
-    public init(configuration: Configuration = Configuration(), distributedTier: (any DistributedCacheTier)? = nil) throws(CacheError) {
+    public init(
+        configuration: Configuration = Configuration(), distributedTier: (any DistributedCacheTier)? = nil,
+        invalidationBus: (any InvalidationBus)? = nil
+    ) throws(CacheError) {
+        self.invalidationBus = invalidationBus
         guard configuration.memoryMaximumEntries >= 0 else {
             throw CacheError(.invalidConfiguration, "memoryMaximumEntries must not be negative")
         }
@@ -95,10 +102,17 @@ public final class StrataCache: Service, Sendable {
         }
     }
 
-    /// Runs background work (shared loads, refreshes) until cancelled or gracefully shut down.
+    /// Runs background work (shared loads, refreshes, the invalidation bus) until cancelled or
+    /// gracefully shut down.
     public func run() async throws {
         await withGracefulShutdownHandler {
-            await background.run()
+            await withDiscardingTaskGroup { group in
+                if let bus = invalidationBus {
+                    group.addTask { await self.runInvalidationBus(bus) }
+                }
+                await background.run()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             self.background.stop()
         }

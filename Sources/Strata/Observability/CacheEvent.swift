@@ -53,6 +53,14 @@ public enum CacheEvent: Sendable, Hashable {
     case decodeFailed(namespace: String)
     /// The distributed tier's circuit breaker changed state.
     case breakerChanged(open: Bool)
+    /// This instance announced that `keys` entries changed.
+    case invalidationPublished(keys: Int)
+    /// An announcement could not be sent.
+    case invalidationPublishFailed
+    /// Another instance's announcement evicted `keys` entries here.
+    case invalidationReceived(keys: Int)
+    /// The whole in-process tier was dropped because invalidations may have been missed.
+    case memoryFlushed(reason: InvalidationEvent.FlushReason)
 }
 
 /// Receives every ``CacheEvent`` of a cache. Called inline on the hot path: keep it cheap and

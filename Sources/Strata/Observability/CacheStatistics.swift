@@ -24,6 +24,10 @@ public struct CacheStatistics: Sendable, Hashable {
     public var distributedFailures: Int
     /// Entries whose bytes could not be decoded.
     public var decodeFailures: Int
+    /// Invalidations received from other instances (messages).
+    public var invalidationsReceived: Int = 0
+    /// Times the in-process tier was flushed because invalidations may have been missed.
+    public var memoryFlushes: Int = 0
 
     /// Hits in either tier over all lookups; `nil` before the first lookup.
     public var hitRatio: Double? {
@@ -46,6 +50,8 @@ final class StatisticsCounters: Sendable {
     private let singleFlightJoins = Atomic<Int>(0)
     private let distributedFailures = Atomic<Int>(0)
     private let decodeFailures = Atomic<Int>(0)
+    private let invalidationsReceived = Atomic<Int>(0)
+    private let memoryFlushes = Atomic<Int>(0)
 
     func count(_ event: CacheEvent) {
         switch event {
@@ -60,7 +66,9 @@ final class StatisticsCounters: Sendable {
         case .singleFlightJoined: singleFlightJoins.wrappingAdd(1, ordering: .relaxed)
         case .distributedTierFailed: distributedFailures.wrappingAdd(1, ordering: .relaxed)
         case .decodeFailed: decodeFailures.wrappingAdd(1, ordering: .relaxed)
-        case .breakerChanged: break
+        case .invalidationReceived: invalidationsReceived.wrappingAdd(1, ordering: .relaxed)
+        case .memoryFlushed: memoryFlushes.wrappingAdd(1, ordering: .relaxed)
+        case .breakerChanged, .invalidationPublished, .invalidationPublishFailed: break
         }
     }
 
@@ -76,7 +84,9 @@ final class StatisticsCounters: Sendable {
             refreshes: refreshes.load(ordering: .relaxed),
             singleFlightJoins: singleFlightJoins.load(ordering: .relaxed),
             distributedFailures: distributedFailures.load(ordering: .relaxed),
-            decodeFailures: decodeFailures.load(ordering: .relaxed)
+            decodeFailures: decodeFailures.load(ordering: .relaxed),
+            invalidationsReceived: invalidationsReceived.load(ordering: .relaxed),
+            memoryFlushes: memoryFlushes.load(ordering: .relaxed)
         )
     }
 }

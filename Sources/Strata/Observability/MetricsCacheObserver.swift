@@ -18,6 +18,9 @@ import Synchronization
 /// | `strata_cache_decode_failures_total` | counter | |
 /// | `strata_cache_distributed_errors_total` | counter | `operation`, `breaker_open` |
 /// | `strata_cache_breaker_open` | gauge | 1 while the distributed tier's breaker is open |
+/// | `strata_cache_invalidations_published_total` / `_received_total` | counter | |
+/// | `strata_cache_invalidation_publish_failures_total` | counter | |
+/// | `strata_cache_memory_flushes_total` | counter | `reason` (subscribed, disconnected, sequence_gap, requested) |
 ///
 /// Metric handles are created once per distinct label set and reused, so recording an event costs
 /// a dictionary lookup under a lock plus the backend's own work.
@@ -70,6 +73,14 @@ public final class MetricsCacheObserver: CacheObserver {
             count("distributed_errors_total", ["operation", operation.rawValue, "breaker_open", breakerOpen ? "true" : "false"])
         case .breakerChanged(let open):
             breakerGauge.record(open ? 1 : 0)
+        case .invalidationPublished:
+            count("invalidations_published_total", [])
+        case .invalidationPublishFailed:
+            count("invalidation_publish_failures_total", [])
+        case .invalidationReceived:
+            count("invalidations_received_total", [])
+        case .memoryFlushed(let reason):
+            count("memory_flushes_total", ["reason", reason.rawValue])
         }
     }
 

@@ -1,0 +1,58 @@
+/// Keeping other instances' in-process tiers coherent through the invalidation bus.
+extension StrataCache {
+    /// Applies what the bus delivered to this instance's in-process tier.
+    func apply(_ event: InvalidationEvent) {
+        switch event {
+        case .invalidate(let keys):
+            for key in keys { memory?.removeValue(forKey: key) }
+            record(.invalidationReceived(keys: keys.count))
+        case .flush(let reason):
+            memory?.removeAll()
+            record(.memoryFlushed(reason: reason))
+            if reason != .subscribed {
+                configuration.logger.notice(
+                    "in-process tier flushed: invalidations may have been missed", metadata: ["reason": "\(reason.rawValue)"])
+            }
+        }
+    }
+
+    /// Tells the other instances that `keys` changed. Failures are counted and logged; the
+    /// affected copies elsewhere expire after their in-process lifetime at the latest.
+    func announce(_ keys: [String]) async -> Bool {
+        guard let bus = invalidationBus else { return true }
+        do {
+            var remaining = keys[...]
+            while !remaining.isEmpty {
+                let chunk = remaining.prefix(InvalidationMessage.maximumKeysPerMessage)
+                remaining = remaining.dropFirst(chunk.count)
+                try await bus.publish(.keys(Array(chunk)))
+            }
+            record(.invalidationPublished(keys: keys.count))
+            return true
+        } catch {
+            record(.invalidationPublishFailed)
+            configuration.logger.warning(
+                "could not publish an invalidation; other instances keep their copies until memoryFreshFor passes",
+                metadata: ["error": "\(String(describing: type(of: error)))"])
+            return false
+        }
+    }
+
+    /// Runs the bus until cancelled, retrying after failures with a short backoff.
+    func runInvalidationBus(_ bus: any InvalidationBus) async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await bus.run { [weak self] event in self?.apply(event) }
+                return
+            } catch {
+                if Task.isCancelled { return }
+                apply(.flush(.disconnected))
+                failures += 1
+                configuration.logger.warning(
+                    "invalidation bus failed; retrying", metadata: ["attempt": "\(failures)"])
+                try? await ContinuousClock().sleep(for: .milliseconds(min(2000, 50 << min(failures, 6))))
+            }
+        }
+    }
+}
