@@ -20,10 +20,19 @@ public struct RedisCacheTier: DistributedCacheTier {
     public struct Configuration: Sendable, Hashable {
         /// The deadline of each call (default 250 ms).
         public var operationTimeout: Duration
+        /// The channel on which filled leases wake waiting callers in every instance.
+        public var fillChannel: String
+        /// How long an invalidated version is remembered to refuse older fills (the watermark).
+        public var watermarkLifetime: Duration
 
         /// Creates a configuration.
-        public init(operationTimeout: Duration = .milliseconds(250)) {
+        public init(
+            operationTimeout: Duration = .milliseconds(250), fillChannel: String = "strata:fills",
+            watermarkLifetime: Duration = .seconds(86_400)
+        ) {
             self.operationTimeout = operationTimeout
+            self.fillChannel = fillChannel
+            self.watermarkLifetime = watermarkLifetime
         }
 
         /// Rejects a non-positive timeout.
@@ -34,13 +43,14 @@ public struct RedisCacheTier: DistributedCacheTier {
         }
     }
 
-    private enum Backend: Sendable {
+    enum Backend: Sendable {
         case standalone(RedisClient)
         case cluster(RedisClusterClient)
     }
 
-    private let backend: Backend
-    private let timeout: TimeAmount
+    let backend: Backend
+    let timeout: TimeAmount
+    let fillWaiters = FillWaiters()
     /// The settings this tier was created with.
     public let configuration: Configuration
 

@@ -52,7 +52,7 @@ import Testing
             try await withTier(on: server) { tier, _ in
                 let namespace = try CacheNamespace<Item>("item", codec: BinaryCacheCodec(), defaultOptions: Self.options())
                 let cache = try makeCache(tier, memoryEntries: 2)
-                let loads = LoadCounter()
+                let loads = Counter()
                 let load: @Sendable (Int) -> Item = { id in
                     loads.increment()
                     return Item(id: id, name: "n\(id)")
@@ -73,7 +73,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1))) func aBlockedRedisCostsAtMostTheTierDeadline() async throws {
         try await RedisServer.withServer(.init(enableDebugCommand: true)) { server in
-            try await withTier(on: server) { tier, client in
+            try await withTier(on: server, timeout: .milliseconds(250)) { tier, client in
                 let namespace = try CacheNamespace<Item>("item", codec: JSONCacheCodec(), defaultOptions: Self.options())
                 let cache = try makeCache(tier)
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -128,7 +128,7 @@ import Testing
                 let namespace = try CacheNamespace<Item>(
                     "hot", codec: JSONCacheCodec(), defaultOptions: CacheEntryOptions(freshFor: .seconds(60), refresh: .init(beta: nil)))
                 let cache = try makeCache(tier)
-                let loads = LoadCounter()
+                let loads = Counter()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await cache.run() }
                     defer { group.cancelAll() }
@@ -151,8 +151,3 @@ import Testing
     }
 }
 
-final class LoadCounter: Sendable {
-    private let count = Mutex(0)
-    func increment() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
-}

@@ -58,7 +58,10 @@ import Testing
                     let key = namespace.key(round % 10)
                     // Filled by a write, not a load: a load's own late fill racing the write is the
                     // stale-set problem leases solve, not what this test measures.
+                    let received = second.cache.statistics().invalidationsReceived
                     #expect(try await first.cache.set("old", for: key))
+                    // Let that write's own announcement arrive first; it would evict the copy below.
+                    while second.cache.statistics().invalidationsReceived == received { try await Task.sleep(for: .milliseconds(1)) }
                     _ = try await second.cache.value(for: key) { "loader" }
                     #expect(second.cache.memory?.value(forKey: key.storageKey) != nil)
                     let written = ContinuousClock.now

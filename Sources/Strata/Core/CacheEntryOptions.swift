@@ -77,6 +77,25 @@ public struct CacheEntryOptions: Sendable, Hashable {
         }
     }
 
+    /// Keeping the distributed tier correct under concurrent writes (needs a ``CoherentCacheTier``).
+    public struct Coherence: Sendable, Hashable {
+        /// On a miss, one caller across all instances takes a lease and loads; the others wait for
+        /// its fill (or take a stale copy). A fill lands only if no invalidation voided the lease.
+        public var leases: Bool
+        /// How long a lease lasts if its holder never fills (crashed, hung).
+        public var leaseTime: Duration
+        /// How long a caller waits for another caller's fill before loading itself (its result is
+        /// then returned but not cached, since it holds no lease).
+        public var maximumLeaseWait: Duration
+
+        /// Creates coherence settings.
+        public init(leases: Bool = false, leaseTime: Duration = .seconds(10), maximumLeaseWait: Duration = .seconds(2)) {
+            self.leases = leases
+            self.leaseTime = leaseTime
+            self.maximumLeaseWait = maximumLeaseWait
+        }
+    }
+
     /// Which tiers a call reads and writes.
     public struct Tiers: OptionSet, Sendable, Hashable {
         public let rawValue: UInt8
@@ -110,6 +129,8 @@ public struct CacheEntryOptions: Sendable, Hashable {
     public var negativeFor: Duration?
     /// Which tiers to read and write.
     public var tiers: Tiers
+    /// Leases (stale-set protection).
+    public var coherence: Coherence = Coherence()
 
     /// Creates options; every group has a production-minded default.
     public init(
@@ -161,5 +182,8 @@ public struct CacheEntryOptions: Sendable, Hashable {
         }
         if let negative = negativeFor { guard negative > .zero else { throw fail("negativeFor must be positive") } }
         guard !tiers.isEmpty else { throw fail("tiers must name at least one tier") }
+        guard coherence.leaseTime > .zero, coherence.maximumLeaseWait >= .zero else {
+            throw fail("coherence.leaseTime must be positive and maximumLeaseWait not negative")
+        }
     }
 }

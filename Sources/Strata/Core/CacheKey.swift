@@ -19,6 +19,9 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
     public let codec: any CacheCodec<Value>
     /// Entry options used when a call passes none.
     public let defaultOptions: CacheEntryOptions
+    /// The source of truth's version of a value (a row version), when values carry one. Fills
+    /// then carry it, so an older value can never overwrite a newer one in the distributed tier.
+    public let dataVersion: (@Sendable (Value) -> Int64?)?
 
     let storagePrefix: String
 
@@ -29,12 +32,14 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
     ///   - version: part of every storage key, so a new version never reads old bytes.
     ///   - codec: the value codec for the distributed tier.
     ///   - defaultOptions: options for calls that pass none; validated here.
+    ///   - dataVersion: reads the source's version from a value (for example `{ $0.version }`).
     /// - Throws: ``CacheError`` with code `.invalidConfiguration` for a bad name or incoherent options.
     public init(
         _ name: String,
         version: Int = 1,
         codec: any CacheCodec<Value>,
-        defaultOptions: CacheEntryOptions = CacheEntryOptions()
+        defaultOptions: CacheEntryOptions = CacheEntryOptions(),
+        dataVersion: (@Sendable (Value) -> Int64?)? = nil
     ) throws(CacheError) {
         guard !name.isEmpty, name.utf8.count <= 64,
             name.utf8.allSatisfy({ CacheKeyEncoding.isNameByte($0) })
@@ -47,6 +52,7 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
         self.version = version
         self.codec = codec
         self.defaultOptions = defaultOptions
+        self.dataVersion = dataVersion
         self.storagePrefix = "\(name):v\(version):"
     }
 

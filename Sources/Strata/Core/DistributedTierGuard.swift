@@ -34,69 +34,45 @@ struct DistributedTierGuard: Sendable {
         }
     }
 
-    func get(_ key: String, now: CacheInstant, record: (CacheEvent) -> Void) async -> ReadResult {
+    /// Runs one tier call under the breaker; `nil` when it was skipped or failed (both counted).
+    func call<Result>(
+        _ operation: CacheEvent.TierOperation, now: CacheInstant, record: (CacheEvent) -> Void,
+        _ body: () async throws -> Result
+    ) async -> Result? {
         guard let permit = breaker.shouldAttempt(now: now) else {
-            record(.distributedTierFailed(.get, breakerOpen: true))
-            return .unavailable
+            record(.distributedTierFailed(operation, breakerOpen: true))
+            return nil
         }
         do {
-            let bytes = try await tier.get(key)
+            let result = try await body()
             breaker.recordSuccess(permit, now: now)
-            return bytes.map { .found($0) } ?? .notFound
+            return result
         } catch {
             breaker.recordFailure(permit, now: now)
-            record(.distributedTierFailed(.get, breakerOpen: false))
-            return .unavailable
+            record(.distributedTierFailed(operation, breakerOpen: false))
+            return nil
         }
     }
 
+    func get(_ key: String, now: CacheInstant, record: (CacheEvent) -> Void) async -> ReadResult {
+        guard let bytes = await call(.get, now: now, record: record, { try await tier.get(key) }) else { return .unavailable }
+        return bytes.map { .found($0) } ?? .notFound
+    }
+
     func get(_ keys: [String], now: CacheInstant, record: (CacheEvent) -> Void) async -> [ReadResult] {
-        guard let permit = breaker.shouldAttempt(now: now) else {
-            record(.distributedTierFailed(.get, breakerOpen: true))
+        guard let values = await call(.get, now: now, record: record, { try await tier.get(keys) }) else {
             return Array(repeating: .unavailable, count: keys.count)
         }
-        do {
-            let values = try await tier.get(keys)
-            breaker.recordSuccess(permit, now: now)
-            return values.map { $0.map { .found($0) } ?? .notFound }
-        } catch {
-            breaker.recordFailure(permit, now: now)
-            record(.distributedTierFailed(.get, breakerOpen: false))
-            return Array(repeating: .unavailable, count: keys.count)
-        }
+        return values.map { $0.map { .found($0) } ?? .notFound }
     }
 
     /// - Returns: whether the write reached the tier.
     func set(_ key: String, value: [UInt8], timeToLive: Duration, now: CacheInstant, record: (CacheEvent) -> Void) async -> Bool {
-        guard let permit = breaker.shouldAttempt(now: now) else {
-            record(.distributedTierFailed(.set, breakerOpen: true))
-            return false
-        }
-        do {
-            try await tier.set(key, value: value, timeToLive: timeToLive)
-            breaker.recordSuccess(permit, now: now)
-            return true
-        } catch {
-            breaker.recordFailure(permit, now: now)
-            record(.distributedTierFailed(.set, breakerOpen: false))
-            return false
-        }
+        await call(.set, now: now, record: record, { try await tier.set(key, value: value, timeToLive: timeToLive) }) != nil
     }
 
     /// - Returns: whether the removal reached the tier.
     func remove(_ keys: [String], now: CacheInstant, record: (CacheEvent) -> Void) async -> Bool {
-        guard let permit = breaker.shouldAttempt(now: now) else {
-            record(.distributedTierFailed(.remove, breakerOpen: true))
-            return false
-        }
-        do {
-            try await tier.remove(keys)
-            breaker.recordSuccess(permit, now: now)
-            return true
-        } catch {
-            breaker.recordFailure(permit, now: now)
-            record(.distributedTierFailed(.remove, breakerOpen: false))
-            return false
-        }
+        await call(.remove, now: now, record: record, { try await tier.remove(keys) }) != nil
     }
 }

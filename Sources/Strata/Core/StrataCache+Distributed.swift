@@ -56,7 +56,7 @@ extension StrataCache {
     /// Writes the entry to the distributed tier with a physical TTL that covers its stale window.
     @discardableResult
     func storeDistributed<Value: Sendable>(
-        key: CacheKey<Value>, entry: ResolvedEntry, options: CacheEntryOptions, now: CacheInstant
+        key: CacheKey<Value>, entry: ResolvedEntry, options: CacheEntryOptions, now: CacheInstant, leaseToken: String? = nil
     ) async -> Bool {
         guard options.tiers.contains(.writeDistributed), let distributed else { return true }
         guard let bytes = encodeEntry(entry, codec: key.namespace.codec) else {
@@ -66,6 +66,11 @@ extension StrataCache {
             return false
         }
         let timeToLive = max(now.duration(to: entry.metadata.staleUntil), .milliseconds(1))
+        if let coherentTier, leaseToken != nil || entry.metadata.dataVersion != nil {
+            return await conditionalFill(
+                coherentTier, key: key, bytes: bytes, timeToLive: timeToLive, version: entry.metadata.dataVersion,
+                leaseToken: leaseToken) == .stored
+        }
         return await distributed.set(key.storageKey, value: bytes, timeToLive: timeToLive, now: now, record: record)
     }
 }

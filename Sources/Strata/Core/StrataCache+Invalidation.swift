@@ -18,6 +18,7 @@ extension StrataCache {
 
     /// Tells the other instances that `keys` changed. Failures are counted and logged; the
     /// affected copies elsewhere expire after their in-process lifetime at the latest.
+    @discardableResult
     func announce(_ keys: [String]) async -> Bool {
         guard let bus = invalidationBus else { return true }
         do {

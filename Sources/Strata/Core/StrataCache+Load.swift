@@ -9,7 +9,7 @@ extension StrataCache {
 
     func loadFromSource<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, candidate: ResolvedEntry?,
-        publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
+        fill: FillMode = .plain, publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
     ) async -> Result<ResolvedEntry, any Error> {
         let namespace = key.namespace.name
         let started = clock.now
@@ -34,11 +34,18 @@ extension StrataCache {
                 return .success(ResolvedEntry(value: nil, metadata: EntryMetadata(
                     createdAt: finished, freshUntil: finished, staleUntil: finished, recompute: elapsed)))
             }
-            let entry = makeEntry(value: value, options: options, now: finished, recompute: elapsed)
+            var entry = makeEntry(value: value, options: options, now: finished, recompute: elapsed)
+            if let value = value as? Value { entry.metadata.dataVersion = key.namespace.dataVersion?(value) }
+            guard fill != .none else {
+                // Loaded without a lease after waiting for someone else's fill: correct to return,
+                // not safe to cache (an invalidation may already have overtaken it).
+                return .success(entry)
+            }
             storeInMemory(key: key, entry: entry, options: options, now: finished)
             // Waiters need not wait for the distributed write (up to its deadline when Redis is slow).
             publish(.success(entry))
-            await storeDistributed(key: key, entry: entry, options: options, now: finished)
+            let token: String? = if case .lease(let token) = fill { token } else { nil }
+            await storeDistributed(key: key, entry: entry, options: options, now: finished, leaseToken: token)
             return .success(entry)
         case .failure(let error):
             let timedOut = error is LoaderHardTimeout

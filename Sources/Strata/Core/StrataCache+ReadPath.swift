@@ -97,9 +97,13 @@ extension StrataCache {
     ) async -> Result<ResolvedEntry, any Error> {
         let namespace = key.namespace.name
         var candidate = fallback
+        var distributedAnswered = false
+        var publishedEarly = false
         if options.tiers.contains(.readDistributed), distributed != nil {
             let now = clock.now
-            switch await readDistributed(key: key) {
+            let read = await readDistributed(key: key)
+            if case .unavailable = read {} else { distributedAnswered = true }
+            switch read {
             case .found(let entry):
                 let metadata = entry.metadata
                 let newerThanOurs = fallback.map { metadata.createdAt > $0.metadata.createdAt } ?? true
@@ -112,6 +116,7 @@ extension StrataCache {
                     // Waiters take the fresh copy now; this flight goes on to refresh it early.
                     record(.refreshStarted(namespace: namespace, reason: reason))
                     publish(.success(entry))
+                    publishedEarly = true
                     candidate = entry
                 } else {
                     record(.miss(.distributed, namespace: namespace))
@@ -121,6 +126,7 @@ extension StrataCache {
                         record(.staleServed(namespace: namespace, reason: .whileRevalidate))
                         record(.refreshStarted(namespace: namespace, reason: .staleWhileRevalidate))
                         publish(.success(entry))
+                        publishedEarly = true
                     }
                     if candidate.map({ metadata.createdAt > $0.metadata.createdAt }) ?? true { candidate = entry }
                 }
@@ -135,6 +141,13 @@ extension StrataCache {
                 }
             }
         }
-        return await loadFromSource(key: key, options: options, load: load, candidate: candidate, publish: publish)
+        var fill = FillMode.plain
+        if options.coherence.leases, distributedAnswered {
+            switch await leaseDecision(key: key, options: options, candidate: candidate, refreshing: refreshing || publishedEarly) {
+            case .answered(let entry): return .success(entry)
+            case .load(let mode): fill = mode
+            }
+        }
+        return await loadFromSource(key: key, options: options, load: load, candidate: candidate, fill: fill, publish: publish)
     }
 }

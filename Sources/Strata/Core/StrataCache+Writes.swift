@@ -43,17 +43,83 @@ extension StrataCache {
     /// Removes `key` from this process's in-process tier and the distributed tier, and tells the
     /// other instances (through the invalidation bus, when configured) to drop their copies.
     ///
+    /// On a ``CoherentCacheTier`` the removal also voids any outstanding lease, so a load that read
+    /// the source before this call can no longer fill the entry (write-around stays correct).
     /// - Returns: `false` when the distributed tier or the bus could not be reached (counted and
     ///   logged; does not throw).
     @discardableResult
     public func remove<Value: Sendable>(_ key: CacheKey<Value>) async -> Bool {
+        await invalidate(key, version: nil)
+    }
+
+    /// Write-around after a write to the source of truth: removes `key` everywhere, voids leases,
+    /// and — with the version the source just committed — refuses any later fill of an older
+    /// version, even one that outlived its lease.
+    ///
+    /// - Returns: `false` when the distributed tier or the bus could not be reached.
+    @discardableResult
+    public func invalidate<Value: Sendable>(_ key: CacheKey<Value>, version: Int64?) async -> Bool {
         memory?.removeValue(forKey: key.storageKey)
         var removed = true
         if let distributed {
-            removed = await distributed.remove([key.storageKey], now: clock.now, record: record)
+            let now = clock.now
+            if let coherentTier {
+                removed = await distributed.call(.remove, now: now, record: record) {
+                    try await coherentTier.invalidate(key.storageKey, version: version)
+                } != nil
+            } else {
+                removed = await distributed.remove([key.storageKey], now: now, record: record)
+            }
         }
         let announced = await announce([key.storageKey])
         return removed && announced
+    }
+
+    /// Double delete: removes `key` now and once more after `delay`, which catches a stale fill
+    /// that raced the first removal. The second delete runs under ``run()`` and happens even if
+    /// the caller's task is cancelled. Without `run()`, this call waits for it.
+    ///
+    /// - Returns: whether the first removal reached every tier.
+    @discardableResult
+    public func remove<Value: Sendable>(_ key: CacheKey<Value>, againAfter delay: Duration) async -> Bool {
+        let removed = await remove(key)
+        let second: @Sendable () async -> Void = { [clock] in
+            try? await clock.sleep(for: delay)
+            await self.remove(key)
+            self.record(.delayedDeleteCompleted(namespace: key.namespace.name))
+        }
+        if !background.submit(second) { await second() }
+        return removed
+    }
+
+    /// Write-through: stores `value` (just written to the source of truth as `version`) in every
+    /// tier, unless the distributed tier already holds a newer version or an invalidation of a
+    /// newer version was recorded — so a slower, older write can never overwrite a newer one.
+    ///
+    /// - Returns: the distributed tier's verdict (`nil` when it could not be reached).
+    @discardableResult
+    public func write<Value: Sendable>(
+        _ value: Value, for key: CacheKey<Value>, version: Int64, options: CacheEntryOptions? = nil
+    ) async throws -> FillOutcome? {
+        let options = try resolvedOptions(options, for: key)
+        let now = clock.now
+        var entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
+        entry.metadata.dataVersion = version
+        var outcome: FillOutcome? = .stored
+        if options.tiers.contains(.writeDistributed), let coherentTier {
+            guard let bytes = encodeEntry(entry, codec: key.namespace.codec) else { return nil }
+            let timeToLive = max(now.duration(to: entry.metadata.staleUntil), .milliseconds(1))
+            outcome = await conditionalFill(coherentTier, key: key, bytes: bytes, timeToLive: timeToLive, version: version, leaseToken: nil)
+        } else if !(await storeDistributed(key: key, entry: entry, options: options, now: now)) {
+            outcome = nil
+        }
+        if outcome == .stored {
+            storeInMemory(key: key, entry: entry, options: options, now: now)
+        } else {
+            memory?.removeValue(forKey: key.storageKey)
+        }
+        await announce([key.storageKey])
+        return outcome
     }
 
     /// Empties this process's in-process tier.

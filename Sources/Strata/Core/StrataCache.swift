@@ -65,6 +65,7 @@ public final class StrataCache: Service, Sendable {
     let counters: StatisticsCounters
     let events: CacheEventSink
     let invalidationBus: (any InvalidationBus)?
+    let coherentTier: (any CoherentCacheTier)?
 
     /// Creates a cache.
     ///
@@ -79,6 +80,7 @@ public final class StrataCache: Service, Sendable {
         invalidationBus: (any InvalidationBus)? = nil
     ) throws(CacheError) {
         self.invalidationBus = invalidationBus
+        self.coherentTier = distributedTier as? any CoherentCacheTier
         guard configuration.memoryMaximumEntries >= 0 else {
             throw CacheError(.invalidConfiguration, "memoryMaximumEntries must not be negative")
         }
@@ -109,6 +111,9 @@ public final class StrataCache: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 if let bus = invalidationBus {
                     group.addTask { await self.runInvalidationBus(bus) }
+                }
+                if let coherentTier {
+                    group.addTask { await self.runFillNotifications(coherentTier) }
                 }
                 await background.run()
                 group.cancelAll()

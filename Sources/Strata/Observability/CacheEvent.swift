@@ -61,6 +61,10 @@ public enum CacheEvent: Sendable, Hashable {
     case invalidationReceived(keys: Int)
     /// The whole in-process tier was dropped because invalidations may have been missed.
     case memoryFlushed(reason: InvalidationEvent.FlushReason)
+    /// A conditional fill was refused (an invalidation or a newer version overtook the load).
+    case fillRefused(namespace: String, outcome: FillOutcome)
+    /// The second delete of a double delete ran.
+    case delayedDeleteCompleted(namespace: String)
 }
 
 /// Receives every ``CacheEvent`` of a cache. Called inline on the hot path: keep it cheap and

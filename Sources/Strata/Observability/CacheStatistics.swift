@@ -28,6 +28,10 @@ public struct CacheStatistics: Sendable, Hashable {
     public var invalidationsReceived: Int = 0
     /// Times the in-process tier was flushed because invalidations may have been missed.
     public var memoryFlushes: Int = 0
+    /// Fills refused because an invalidation or a newer version overtook the load.
+    public var fillsRefused: Int = 0
+    /// Second deletes of double deletes that ran.
+    public var delayedDeletes: Int = 0
 
     /// Hits in either tier over all lookups; `nil` before the first lookup.
     public var hitRatio: Double? {
@@ -52,6 +56,8 @@ final class StatisticsCounters: Sendable {
     private let decodeFailures = Atomic<Int>(0)
     private let invalidationsReceived = Atomic<Int>(0)
     private let memoryFlushes = Atomic<Int>(0)
+    private let fillsRefused = Atomic<Int>(0)
+    private let delayedDeletes = Atomic<Int>(0)
 
     func count(_ event: CacheEvent) {
         switch event {
@@ -68,6 +74,8 @@ final class StatisticsCounters: Sendable {
         case .decodeFailed: decodeFailures.wrappingAdd(1, ordering: .relaxed)
         case .invalidationReceived: invalidationsReceived.wrappingAdd(1, ordering: .relaxed)
         case .memoryFlushed: memoryFlushes.wrappingAdd(1, ordering: .relaxed)
+        case .fillRefused: fillsRefused.wrappingAdd(1, ordering: .relaxed)
+        case .delayedDeleteCompleted: delayedDeletes.wrappingAdd(1, ordering: .relaxed)
         case .breakerChanged, .invalidationPublished, .invalidationPublishFailed: break
         }
     }
@@ -86,7 +94,9 @@ final class StatisticsCounters: Sendable {
             distributedFailures: distributedFailures.load(ordering: .relaxed),
             decodeFailures: decodeFailures.load(ordering: .relaxed),
             invalidationsReceived: invalidationsReceived.load(ordering: .relaxed),
-            memoryFlushes: memoryFlushes.load(ordering: .relaxed)
+            memoryFlushes: memoryFlushes.load(ordering: .relaxed),
+            fillsRefused: fillsRefused.load(ordering: .relaxed),
+            delayedDeletes: delayedDeletes.load(ordering: .relaxed)
         )
     }
 }

@@ -21,6 +21,8 @@ import Synchronization
 /// | `strata_cache_invalidations_published_total` / `_received_total` | counter | |
 /// | `strata_cache_invalidation_publish_failures_total` | counter | |
 /// | `strata_cache_memory_flushes_total` | counter | `reason` (subscribed, disconnected, sequence_gap, requested) |
+/// | `strata_cache_fills_refused_total` | counter | `outcome` (lease_lost, older_than_invalidated, older_than_stored) |
+/// | `strata_cache_delayed_deletes_total` | counter | |
 ///
 /// Metric handles are created once per distinct label set and reused, so recording an event costs
 /// a dictionary lookup under a lock plus the backend's own work.
@@ -81,6 +83,10 @@ public final class MetricsCacheObserver: CacheObserver {
             count("invalidations_received_total", [])
         case .memoryFlushed(let reason):
             count("memory_flushes_total", ["reason", reason.rawValue])
+        case .fillRefused(let namespace, let outcome):
+            count("fills_refused_total", ["namespace", namespace, "outcome", outcome.rawValue])
+        case .delayedDeleteCompleted(let namespace):
+            count("delayed_deletes_total", ["namespace", namespace])
         }
     }
 

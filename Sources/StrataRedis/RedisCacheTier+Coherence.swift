@@ -1,0 +1,123 @@
+import NIOCore
+import Redis
+import RESP
+public import Strata
+
+/// Leases and versioned fills on Redis, each one Lua script over keys that share the entry's hash
+/// tag (`{k}`, `{k}:lease`, `{k}:ver`, `{k}:wm`), so they work on Redis Cluster too.
+extension RedisCacheTier: CoherentCacheTier {
+    static let acquireScript = RedisScript(
+        """
+        if ARGV[3] == '0' then
+          local value = redis.call('GET', KEYS[1])
+          if value then return {1, value} end
+        end
+        if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+        return {3, redis.call('PTTL', KEYS[2])}
+        """)
+
+    /// ARGV: value, ttl ms, version ('' unknown), lease token ('' none), fill channel.
+    static let fillScript = RedisScript(
+        """
+        if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+        if ARGV[3] ~= '' then
+          local version = tonumber(ARGV[3])
+          local watermark = redis.call('GET', KEYS[4])
+          if watermark and tonumber(watermark) > version then return -1 end
+          local stored = redis.call('GET', KEYS[2])
+          if stored and tonumber(stored) > version then return -2 end
+          redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+        else
+          redis.call('DEL', KEYS[2])
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        if ARGV[4] ~= '' then
+          redis.call('DEL', KEYS[3])
+          redis.call('PUBLISH', ARGV[5], KEYS[1])
+        end
+        return 1
+        """)
+
+    /// ARGV: version ('' none), watermark ttl ms.
+    static let invalidateScript = RedisScript(
+        """
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+        if ARGV[1] ~= '' then
+          local watermark = redis.call('GET', KEYS[4])
+          if (not watermark) or tonumber(watermark) < tonumber(ARGV[1]) then
+            redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[2])
+          end
+        end
+        return 1
+        """)
+
+    static func entryKeys(_ key: String) -> [String] {
+        [key, key + ":ver", key + ":lease", key + ":wm"]
+    }
+
+    public func acquireLease(_ key: String, token: String, leaseTime: Duration, forRefresh: Bool) async throws -> LeaseAcquisition {
+        let keys = [key, key + ":lease"]
+        let arguments: [any RESPArgument & Sendable] = [token, "\(Self.milliseconds(roundingUp: leaseTime))", forRefresh ? "1" : "0"]
+        let reply = RESPValue(try await runScript(Self.acquireScript, keys: keys, arguments: arguments))
+        guard case .array(let parts) = reply, case .integer(let kind)? = parts.first else {
+            throw RedisError(.unexpectedReply, serverMessage: "lease script returned an unexpected shape")
+        }
+        switch (kind, parts.count > 1 ? parts[1] : nil) {
+        case (1, .bulkString(let buffer)?): return .present(Array(buffer.readableBytesView))
+        case (2, _): return .granted
+        case (3, .integer(let remaining)?): return .heldByAnother(remaining: .milliseconds(max(0, remaining)))
+        default: throw RedisError(.unexpectedReply, serverMessage: "lease script returned an unexpected shape")
+        }
+    }
+
+    public func fill(_ key: String, value: [UInt8], timeToLive: Duration, version: Int64?, leaseToken: String?) async throws -> FillOutcome {
+        let arguments: [any RESPArgument & Sendable] = [
+            BulkBytes(value), "\(Self.milliseconds(roundingUp: timeToLive))", version.map { "\($0)" } ?? "",
+            leaseToken ?? "", configuration.fillChannel,
+        ]
+        let reply = RESPValue(try await runScript(Self.fillScript, keys: Self.entryKeys(key), arguments: arguments))
+        switch reply {
+        case .integer(1): return .stored
+        case .integer(0): return .leaseLost
+        case .integer(-1): return .olderThanInvalidated
+        case .integer(-2): return .olderThanStored
+        default: throw RedisError(.unexpectedReply, serverMessage: "fill script returned an unexpected reply")
+        }
+    }
+
+    public func invalidate(_ key: String, version: Int64?) async throws {
+        let arguments: [any RESPArgument & Sendable] = [
+            version.map { "\($0)" } ?? "", "\(Self.milliseconds(roundingUp: configuration.watermarkLifetime))",
+        ]
+        _ = try await runScript(Self.invalidateScript, keys: Self.entryKeys(key), arguments: arguments)
+    }
+
+    public func waitForFill(_ key: String, timeout: Duration) async {
+        await fillWaiters.wait(for: key, timeout: timeout)
+    }
+
+    public func runFillNotifications() async throws {
+        switch backend {
+        case .standalone(let client):
+            try await client.subscribe([.channel(configuration.fillChannel)]) { subscription in
+                for try await event in subscription {
+                    switch event {
+                    case .message(let message): fillWaiters.wake(String(buffer: message.payload))
+                    case .gap: fillWaiters.wakeAll()
+                    }
+                }
+            }
+        case .cluster:
+            // Fill notices are plain PUBLISHes, which a cluster broadcasts; until the cluster
+            // client subscribes to plain channels, waiters fall back to their bounded wait.
+            try await Task.sleep(for: .seconds(Int64.max / 2_000_000_000))
+        }
+    }
+
+    private func runScript(_ script: RedisScript, keys: [String], arguments: [any RESPArgument & Sendable]) async throws -> RESPToken {
+        switch backend {
+        case .standalone(let client): try await client.run(script, keys: keys, arguments: arguments, timeout: timeout)
+        case .cluster(let cluster): try await cluster.run(script, keys: keys, arguments: arguments, timeout: timeout)
+        }
+    }
+}
