@@ -14,6 +14,13 @@ extension DemoReport {
                 body += "<p><em>\(escape(scenario.verdict))</em></p></section>"
                 continue
             }
+            if scenario.id == "concurrent_writes" {
+                let table = scenario.consistencyTable
+                body += "<table><tr>" + table[0].map { "<th>\(escape($0))</th>" }.joined() + "</tr>"
+                for row in table.dropFirst() { body += "<tr>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>" }
+                body += "</table><p class=v>\(escape(scenario.verdict))</p></section>"
+                continue
+            }
             body += table(scenario)
             body += "<p class=v>\(escape(scenario.verdict))</p><div class=charts>"
             body += chart(

@@ -11,6 +11,11 @@ extension DemoReport {
                 out += "  \(scenario.verdict)\n"
                 continue
             }
+            if scenario.id == "concurrent_writes" {
+                out += Self.renderTable(scenario.consistencyTable)
+                out += "  → \(scenario.verdict)\n"
+                continue
+            }
             let extraKeys = Array(Set(scenario.rows.flatMap { $0.figures.keys })).sorted()
             var header = ["setup", "requests", "errors", "p50 ms", "p99 ms", "max ms", "source q/s", "memory hits", "redis hits"]
             header += extraKeys
@@ -53,5 +58,20 @@ extension DemoReport {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension ScenarioReport {
+    /// The consistency scenario's own columns (its rows carry no latency).
+    var consistencyTable: [[String]] {
+        var table = [["strategy", "operations", "stale reads", "max staleness ms", "loader calls", "hit ratio"]]
+        for row in rows {
+            table.append([
+                row.setup, "\(row.requests)", "\(Int(row.figures["stale_reads"] ?? 0))",
+                DemoScenarios.format(row.figures["max_staleness_ms"] ?? 0), "\(row.sourceQueries)",
+                DemoScenarios.percent(row.redisHitRatio),
+            ])
+        }
+        return table
     }
 }

@@ -76,6 +76,13 @@ public final class ProductCatalog: Sendable {
         return rows.first.map(Self.product(from:))
     }
 
+    /// Reads one product at once, without the injected latency (a writer reading back its own row).
+    public func productWithoutLatency(id: Int) async throws -> Product? {
+        let rows = try database.query(
+            "SELECT id, name, price_cents, version FROM products WHERE id = ?", [.integer(Int64(id))], columns: 4)
+        return rows.first.map(Self.product(from:))
+    }
+
     /// Reads several products in one query (one latency), for batch loaders.
     public func products(ids: [Int]) async throws -> [Int: Product] {
         try await beginQuery()

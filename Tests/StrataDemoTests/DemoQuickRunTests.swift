@@ -31,6 +31,11 @@ import Testing
         #expect(loads[1] < loads[0])
         #expect(loads[2] < loads[0])
 
+        let writes = try #require(report.scenarios.first { $0.id == "concurrent_writes" })
+        let stale = Dictionary(uniqueKeysWithValues: writes.rows.map { ($0.setup, $0.figures["stale_reads"] ?? -1) })
+        #expect(stale[ConsistencyChecker.Strategy.leases.rawValue] == 0)
+        #expect(stale[ConsistencyChecker.Strategy.versionedWriteThrough.rawValue] == 0)
+
         let outage = try #require(report.scenarios.first { $0.id == "redis_outage" })
         #expect(outage.rows[1].errors <= outage.rows[0].errors)
         #expect(outage.rows[1].maxMilliseconds < outage.rows[0].maxMilliseconds)

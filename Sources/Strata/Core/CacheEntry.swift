@@ -35,3 +35,8 @@ struct LoaderHardTimeout: Error {}
 
 /// Completes a flight so that the waiter loops and loads in its own task (no `run()` to host it).
 struct InlineLoadRequired: Error {}
+
+/// A flight's conditional fill was refused: a write overtook the load. Waiters start over.
+struct FlightOvertaken: Error {
+    let entry: ResolvedEntry
+}

@@ -23,6 +23,9 @@ struct SingleFlightStateMachine<Waiter, Outcome> {
     }
 
     private(set) var flights: [String: Flight] = [:]
+    /// Flights an invalidation overtook: they still finish for their own waiters, but nobody new
+    /// joins them (their result may predate the write).
+    private var retired: [UInt64: Flight] = [:]
     private var nextID: UInt64 = 0
 
     mutating func join(key: String, waiterID: UInt64, waiter: Waiter) -> JoinAction {
@@ -50,11 +53,29 @@ struct SingleFlightStateMachine<Waiter, Outcome> {
 
     /// Removes a cancelled waiter; returns it so the shell can resume it with `CancellationError`.
     mutating func waiterCancelled(key: String, waiterID: UInt64) -> Waiter? {
-        flights[key]?.waiters.removeValue(forKey: waiterID)
+        if let waiter = flights[key]?.waiters.removeValue(forKey: waiterID) { return waiter }
+        for id in retired.keys {
+            if let waiter = retired[id]?.waiters.removeValue(forKey: waiterID) { return waiter }
+        }
+        return nil
+    }
+
+    /// The key was invalidated: a flight running for it may have read the source before the write,
+    /// so later callers start a new one instead of joining it.
+    mutating func invalidated(key: String) {
+        guard let flight = flights.removeValue(forKey: key) else { return }
+        retired[flight.id] = flight
     }
 
     /// Hands `outcome` to the current waiters and to anyone who joins until the flight completes.
     mutating func publishedEarly(key: String, flightID: UInt64, outcome: Outcome) -> [Waiter] {
+        if var flight = retired[flightID], flight.early == nil {
+            let waiters = Array(flight.waiters.values)
+            flight.waiters = [:]
+            flight.early = outcome
+            retired[flightID] = flight
+            return waiters
+        }
         guard var flight = flights[key], flight.id == flightID, flight.early == nil else { return [] }
         let waiters = Array(flight.waiters.values)
         flight.waiters = [:]
@@ -65,6 +86,7 @@ struct SingleFlightStateMachine<Waiter, Outcome> {
 
     /// Ends the flight; returns the waiters to resume with the final outcome.
     mutating func completed(key: String, flightID: UInt64) -> [Waiter] {
+        if let flight = retired.removeValue(forKey: flightID) { return Array(flight.waiters.values) }
         guard let flight = flights[key], flight.id == flightID else { return [] }
         flights[key] = nil
         return Array(flight.waiters.values)
@@ -114,6 +136,9 @@ final class SingleFlightTable<Value: Sendable>: Sendable {
     }
 
     func isInFlight(_ key: String) -> Bool { machine.withLock { $0.isInFlight(key) } }
+
+    /// Stops new callers from joining the current flight for `key` (see the state machine).
+    func invalidated(_ key: String) { machine.withLock { $0.invalidated(key: key) } }
 
     func publishEarly(key: String, flightID: UInt64, outcome: Result<Value, any Error>) {
         let waiters = machine.withLock { $0.publishedEarly(key: key, flightID: flightID, outcome: outcome) }

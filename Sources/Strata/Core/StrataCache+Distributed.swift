@@ -53,24 +53,41 @@ extension StrataCache {
         return envelope.encoded()
     }
 
-    /// Writes the entry to the distributed tier with a physical TTL that covers its stale window.
+    /// What became of a write to the distributed tier.
+    enum DistributedWrite: Equatable {
+        /// Stored, or nothing needed storing (no tier, or the options exclude it).
+        case stored
+        /// A conditional fill was refused: an invalidation or a newer version overtook it.
+        case refused(FillOutcome)
+        /// The tier failed or could not encode the value (counted and logged).
+        case failed
+    }
+
+    /// Writes the entry to the distributed tier with a physical TTL that covers its stale window,
+    /// conditionally (lease and/or version) when the tier supports it and the entry calls for it.
     @discardableResult
     func storeDistributed<Value: Sendable>(
         key: CacheKey<Value>, entry: ResolvedEntry, options: CacheEntryOptions, now: CacheInstant, leaseToken: String? = nil
-    ) async -> Bool {
-        guard options.tiers.contains(.writeDistributed), let distributed else { return true }
+    ) async -> DistributedWrite {
+        guard options.tiers.contains(.writeDistributed), let distributed else { return .stored }
         guard let bytes = encodeEntry(entry, codec: key.namespace.codec) else {
             configuration.logger.error(
                 "could not encode a value for the distributed tier; check the namespace's codec",
                 metadata: ["namespace": "\(key.namespace.name)"])
-            return false
+            return .failed
         }
         let timeToLive = max(now.duration(to: entry.metadata.staleUntil), .milliseconds(1))
         if let coherentTier, leaseToken != nil || entry.metadata.dataVersion != nil {
-            return await conditionalFill(
+            switch await conditionalFill(
                 coherentTier, key: key, bytes: bytes, timeToLive: timeToLive, version: entry.metadata.dataVersion,
-                leaseToken: leaseToken) == .stored
+                leaseToken: leaseToken)
+            {
+            case .stored?: return .stored
+            case let refusal?: return .refused(refusal)
+            case nil: return .failed
+            }
         }
         return await distributed.set(key.storageKey, value: bytes, timeToLive: timeToLive, now: now, record: record)
+            ? .stored : .failed
     }
 }

@@ -4,7 +4,10 @@ extension StrataCache {
     func apply(_ event: InvalidationEvent) {
         switch event {
         case .invalidate(let keys):
-            for key in keys { memory?.removeValue(forKey: key) }
+            for key in keys {
+                memory?.removeValue(forKey: key)
+                flights.invalidated(key)
+            }
             record(.invalidationReceived(keys: keys.count))
         case .flush(let reason):
             memory?.removeAll()

@@ -41,11 +41,22 @@ extension StrataCache {
                 // not safe to cache (an invalidation may already have overtaken it).
                 return .success(entry)
             }
-            storeInMemory(key: key, entry: entry, options: options, now: finished)
-            // Waiters need not wait for the distributed write (up to its deadline when Redis is slow).
-            publish(.success(entry))
             let token: String? = if case .lease(let token) = fill { token } else { nil }
-            await storeDistributed(key: key, entry: entry, options: options, now: finished, leaseToken: token)
+            let conditional = token != nil || (coherentTier != nil && entry.metadata.dataVersion != nil)
+            guard conditional else {
+                storeInMemory(key: key, entry: entry, options: options, now: finished)
+                // Waiters need not wait for the distributed write (up to its deadline when Redis is slow).
+                publish(.success(entry))
+                await storeDistributed(key: key, entry: entry, options: options, now: finished)
+                return .success(entry)
+            }
+            // A conditional fill decides whether the value is still current: nobody gets it first.
+            if case .refused = await storeDistributed(key: key, entry: entry, options: options, now: finished, leaseToken: token) {
+                // An invalidation overtook this load; a caller that joined after the write must not
+                // get it. Everyone waiting starts over (rare: only when a write races the load).
+                return .failure(FlightOvertaken(entry: entry))
+            }
+            storeInMemory(key: key, entry: entry, options: options, now: finished)
             return .success(entry)
         case .failure(let error):
             let timedOut = error is LoaderHardTimeout

@@ -16,6 +16,7 @@ extension StrataCache {
     func sharedResolve<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?
     ) async throws -> ResolvedEntry {
+        var overtaken = 0
         while true {
             do {
                 return try await flights.join(
@@ -30,13 +31,24 @@ extension StrataCache {
                     },
                     joined: { record(.singleFlightJoined(namespace: key.namespace.name)) }
                 )
+            } catch let error as FlightOvertaken {
+                // Bounded: under a storm of writes, the last load's value is still a correct answer
+                // for a caller that has been waiting through them.
+                overtaken += 1
+                if overtaken >= 3 { return error.entry }
+                continue
             } catch is InlineLoadRequired {
                 // No run() to host the load: this caller leads it in its own task, unless another
                 // caller already took the lead in the meantime, in which case it joins that flight.
                 guard let flightID = flights.startWithoutWaiters(key: key.storageKey) else { continue }
-                return try await runFlight(
-                    key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false
-                ).get()
+                let outcome = await runFlight(
+                    key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false)
+                if case .failure(let error as FlightOvertaken) = outcome {
+                    overtaken += 1
+                    if overtaken >= 3 { return error.entry }
+                    continue
+                }
+                return try outcome.get()
             }
         }
     }

@@ -34,10 +34,11 @@ extension StrataCache {
         let options = try resolvedOptions(options, for: key)
         let now = clock.now
         let entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
+        flights.invalidated(key.storageKey)
         storeInMemory(key: key, entry: entry, options: options, now: now)
         let stored = await storeDistributed(key: key, entry: entry, options: options, now: now)
         let announced = await announce([key.storageKey])
-        return stored && announced
+        return stored == .stored && announced
     }
 
     /// Removes `key` from this process's in-process tier and the distributed tier, and tells the
@@ -60,6 +61,7 @@ extension StrataCache {
     @discardableResult
     public func invalidate<Value: Sendable>(_ key: CacheKey<Value>, version: Int64?) async -> Bool {
         memory?.removeValue(forKey: key.storageKey)
+        flights.invalidated(key.storageKey)
         var removed = true
         if let distributed {
             let now = clock.now
@@ -110,9 +112,10 @@ extension StrataCache {
             guard let bytes = encodeEntry(entry, codec: key.namespace.codec) else { return nil }
             let timeToLive = max(now.duration(to: entry.metadata.staleUntil), .milliseconds(1))
             outcome = await conditionalFill(coherentTier, key: key, bytes: bytes, timeToLive: timeToLive, version: version, leaseToken: nil)
-        } else if !(await storeDistributed(key: key, entry: entry, options: options, now: now)) {
+        } else if await storeDistributed(key: key, entry: entry, options: options, now: now) != .stored {
             outcome = nil
         }
+        flights.invalidated(key.storageKey)
         if outcome == .stored {
             storeInMemory(key: key, entry: entry, options: options, now: now)
         } else {

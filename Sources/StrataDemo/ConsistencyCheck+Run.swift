@@ -1,0 +1,59 @@
+import Foundation
+import Redis
+import RedisServerHarness
+
+/// The report of `strata check consistency`.
+public struct ConsistencyReport: Codable, Sendable {
+    /// One entry per strategy, in the order run.
+    public var strategies: [ConsistencyChecker.StrategyResult]
+
+    /// A terminal table.
+    public func renderText() -> String {
+        var rows = [["strategy", "operations", "stale reads", "max staleness ms", "loader calls", "hit ratio"]]
+        for result in strategies {
+            rows.append([
+                result.name, "\(result.operations)", "\(result.staleReads)",
+                DemoScenarios.format(result.maxStalenessMs), "\(result.loaderCalls)",
+                DemoScenarios.percent(result.hitRatio),
+            ])
+        }
+        return DemoReport.renderTable(rows)
+    }
+
+    /// JSON with snake_case keys.
+    public func renderJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension ConsistencyChecker {
+    /// Runs the check against `redisURL`, or a private `redis-server` when `nil`, with a fresh
+    /// catalogue of the hot products in a temporary directory.
+    public func run(redisURL: String?, progress: DemoProgress) async throws -> ConsistencyReport {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let catalog = try ProductCatalog(
+            path: directory.appendingPathComponent("catalog.sqlite").path,
+            configuration: .init(rows: max(16, configuration.hotKeys), latency: .milliseconds(1) ... .milliseconds(3)))
+        if let redisURL {
+            guard let parsed = RedisConnectionConfiguration(url: redisURL) else {
+                throw DemoError("cannot parse the Redis URL (expected redis://host:port)")
+            }
+            return ConsistencyReport(strategies: try await run(endpoint: parsed.endpoint, catalog: catalog, progress: progress))
+        }
+        let server = try await RedisServer.start()
+        do {
+            progress.step("started a private redis-server on 127.0.0.1:\(server.port)")
+            let results = try await run(endpoint: RedisEndpoint(host: server.host, port: server.port), catalog: catalog, progress: progress)
+            await server.stop()
+            return ConsistencyReport(strategies: results)
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+}

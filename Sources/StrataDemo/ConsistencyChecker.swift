@@ -1,0 +1,282 @@
+import Logging
+public import Redis
+import Strata
+import StrataRedis
+import Synchronization
+
+/// A history-based checker of the cache's consistency under concurrent writes.
+///
+/// Several application instances (each with its own Redis client and cache) read and write a few
+/// hot products in a versioned SQLite catalogue, with adversarial delays: a loader waits after
+/// reading the source before it returns (so its fill can arrive after a newer write), a writer
+/// waits between committing and invalidating. Every operation's start, end and version is
+/// recorded; a read is **stale** when it started after some write's invalidation was acknowledged
+/// and returned an older version than that write's. Reads bypass the in-process tier, so the
+/// check is exact for the distributed tier (the in-process tier's staleness is bounded by the
+/// invalidation bus's propagation time, measured separately).
+public struct ConsistencyChecker: Sendable {
+    /// How to write and invalidate.
+    public enum Strategy: String, Sendable, CaseIterable, Codable {
+        /// Write the source, delete the cache entry; plain fills.
+        case naive = "naive cache-aside"
+        /// Write the source, delete, and delete again 100 ms later.
+        case doubleDelete = "write-around + double delete"
+        /// Write the source, then store the new value with its version (compare-and-set).
+        case versionedWriteThrough = "write-through with versions"
+        /// Leases on misses; writes invalidate with the committed version.
+        case leases = "leases"
+    }
+
+    /// Settings of a check.
+    public struct Configuration: Sendable {
+        /// Operations (reads + writes) per strategy.
+        public var operations: Int
+        /// Application instances.
+        public var instances: Int
+        /// Hot products everyone reads and writes.
+        public var hotKeys: Int
+        /// Concurrent readers per instance.
+        public var readersPerInstance: Int
+        /// Concurrent writers per instance.
+        public var writersPerInstance: Int
+        /// A loader waits this long after reading the source (the stale-set window).
+        public var loaderDelay: ClosedRange<Duration>
+        /// A writer waits this long between committing and invalidating.
+        public var writerDelay: ClosedRange<Duration>
+        /// Which strategies to run.
+        public var strategies: [Strategy]
+
+        /// Creates a configuration; the defaults are the documented 10^5-operation run.
+        public init(
+            operations: Int = 100_000, instances: Int = 3, hotKeys: Int = 4, readersPerInstance: Int = 12,
+            writersPerInstance: Int = 2, loaderDelay: ClosedRange<Duration> = .zero ... .milliseconds(20),
+            writerDelay: ClosedRange<Duration> = .zero ... .milliseconds(5), strategies: [Strategy] = Strategy.allCases
+        ) {
+            self.operations = operations
+            self.instances = instances
+            self.hotKeys = hotKeys
+            self.readersPerInstance = readersPerInstance
+            self.writersPerInstance = writersPerInstance
+            self.loaderDelay = loaderDelay
+            self.writerDelay = writerDelay
+            self.strategies = strategies
+        }
+    }
+
+    /// What one strategy did.
+    public struct StrategyResult: Sendable, Codable {
+        /// The strategy's name.
+        public var name: String
+        /// Reads that returned a version older than one already acknowledged.
+        public var staleReads: Int
+        /// The longest time a stale read lagged behind the acknowledgement it missed.
+        public var maxStalenessMs: Double
+        /// Loader calls (source reads through the cache).
+        public var loaderCalls: Int
+        /// Reads answered by the cache.
+        public var hitRatio: Double
+        /// Operations recorded.
+        public var operations: Int
+    }
+
+    let configuration: Configuration
+
+    /// Creates a checker.
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Runs every configured strategy against Redis at `endpoint` and the catalogue.
+    public func run(
+        endpoint: RedisEndpoint, catalog: ProductCatalog, progress: DemoProgress
+    ) async throws -> [StrategyResult] {
+        var results: [StrategyResult] = []
+        for strategy in configuration.strategies {
+            progress.step("consistency: \(strategy.rawValue) (\(configuration.operations) operations)")
+            results.append(try await run(strategy, endpoint: endpoint, catalog: catalog))
+        }
+        return results
+    }
+
+    private func run(_ strategy: Strategy, endpoint: RedisEndpoint, catalog: ProductCatalog) async throws -> StrategyResult {
+        let admin = try RedisClient(configuration: RedisConnectionConfiguration(endpoint: endpoint), logger: DemoEnvironment.quietLogger)
+        let stacks = try (0..<configuration.instances).map { _ in try CheckedInstance(strategy: strategy, endpoint: endpoint) }
+        let history = History()
+        let counters = RunCounters(budget: configuration.operations)
+        let configuration = self.configuration
+        let hotIDs = Array(0..<configuration.hotKeys)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await admin.run() }
+            for stack in stacks {
+                group.addTask { try await stack.client.run() }
+                group.addTask { try await stack.cache.run() }
+            }
+            defer {
+                admin.shutdown()
+                for stack in stacks { stack.client.shutdown() }
+                group.cancelAll()
+            }
+            _ = try await admin.rawValue(["FLUSHALL"])
+            try await withThrowingTaskGroup(of: Void.self) { workers in
+                for (index, stack) in stacks.enumerated() {
+                    for reader in 0..<configuration.readersPerInstance {
+                        workers.addTask {
+                            var random = SeededRandom(seed: UInt64(index * 1000 + reader))
+                            while counters.takeOperation() {
+                                let id = hotIDs[Int(random.next() % UInt64(hotIDs.count))]
+                                let delay = Self.pick(configuration.loaderDelay, &random)
+                                let start = ContinuousClock.now
+                                let product = try await stack.cache.value(for: stack.products.key(id)) {
+                                    counters.countLoad()
+                                    let product = try await catalog.product(id: id)
+                                    try await Task.sleep(for: delay)
+                                    return product
+                                }
+                                history.recordRead(key: id, version: product?.version ?? 0, start: start, end: .now)
+                            }
+                        }
+                    }
+                    for writer in 0..<configuration.writersPerInstance {
+                        workers.addTask {
+                            var random = SeededRandom(seed: UInt64(index * 1000 + 500 + writer))
+                            while counters.takeOperation() {
+                                let id = hotIDs[Int(random.next() % UInt64(hotIDs.count))]
+                                let start = ContinuousClock.now
+                                let version = try await catalog.updatePrice(id: id, priceCents: Int(random.next() % 100_000))
+                                try await Task.sleep(for: Self.pick(configuration.writerDelay, &random))
+                                try await stack.invalidate(id: id, version: version, catalog: catalog)
+                                history.recordWrite(key: id, version: version, start: start, acknowledged: .now)
+                                // Writers are rarer than readers: pace them.
+                                try await Task.sleep(for: .milliseconds(Int64(random.next() % 10)))
+                            }
+                        }
+                    }
+                }
+                try await workers.waitForAll()
+            }
+        }
+
+        let verdict = history.check()
+        let reads = verdict.reads
+        return StrategyResult(
+            name: strategy.rawValue, staleReads: verdict.staleReads,
+            maxStalenessMs: Double(verdict.maxStaleness.cacheMicroseconds) / 1000,
+            loaderCalls: counters.loads,
+            hitRatio: reads == 0 ? 0 : 1 - Double(counters.loads) / Double(reads),
+            operations: verdict.reads + verdict.writes)
+    }
+
+    static func pick(_ range: ClosedRange<Duration>, _ random: inout SeededRandom) -> Duration {
+        let low = range.lowerBound.cacheMicroseconds
+        let high = range.upperBound.cacheMicroseconds
+        guard high > low else { return range.lowerBound }
+        return .microseconds(low + Int64(random.next() % UInt64(high - low + 1)))
+    }
+}
+
+/// Shared by every worker of a run: the operations left, and the loader calls made.
+final class RunCounters: Sendable {
+    private let budget: Atomic<Int>
+    private let loaderCalls = Atomic<Int>(0)
+
+    init(budget: Int) { self.budget = Atomic(budget) }
+
+    /// Takes one operation from the budget; `false` once it is spent.
+    func takeOperation() -> Bool { budget.wrappingSubtract(1, ordering: .relaxed).oldValue > 0 }
+    func countLoad() { loaderCalls.wrappingAdd(1, ordering: .relaxed) }
+    var loads: Int { loaderCalls.load(ordering: .relaxed) }
+}
+
+/// One application instance of the checker: client, cache, namespace, and the strategy's write path.
+struct CheckedInstance: Sendable {
+    let strategy: ConsistencyChecker.Strategy
+    let client: RedisClient
+    let cache: StrataCache
+    let products: CacheNamespace<Product>
+
+    init(strategy: ConsistencyChecker.Strategy, endpoint: RedisEndpoint) throws {
+        self.strategy = strategy
+        client = try RedisClient(configuration: RedisConnectionConfiguration(endpoint: endpoint), logger: DemoEnvironment.quietLogger)
+        cache = try StrataCache(
+            configuration: .init(memoryMaximumEntries: 0, logger: DemoEnvironment.quietLogger),
+            distributedTier: try RedisCacheTier(client: client, configuration: .init(operationTimeout: .seconds(2))),
+            invalidationBus: RedisInvalidationBus(client: client, configuration: .init(channel: "strata:check:invalidations")))
+        var options = CacheEntryOptions(freshFor: .seconds(600), refresh: .init(beta: nil), tiers: .distributedOnly)
+        options.coherence.leases = strategy == .leases
+        options.coherence.maximumLeaseWait = .seconds(2)
+        let versioned = strategy == .versionedWriteThrough || strategy == .leases
+        var dataVersion: (@Sendable (Product) -> Int64?)?
+        if versioned { dataVersion = { product in product.version } }
+        products = try CacheNamespace<Product>(
+            "checked", codec: BinaryCacheCodec(), defaultOptions: options, dataVersion: dataVersion)
+    }
+
+    /// The strategy's cache update after the source committed `version`.
+    func invalidate(id: Int, version: Int64, catalog: ProductCatalog) async throws {
+        let key = products.key(id)
+        switch strategy {
+        case .naive:
+            await cache.remove(key)
+        case .doubleDelete:
+            await cache.remove(key, againAfter: .milliseconds(100))
+        case .versionedWriteThrough:
+            // The writer has the committed row (here: read back inside the same transaction's version).
+            if let product = try await catalog.productWithoutLatency(id: id), product.version >= version {
+                _ = try await cache.write(product, for: key, version: product.version)
+            }
+        case .leases:
+            await cache.invalidate(key, version: version)
+        }
+    }
+}
+
+/// The recorded operations of one run and the check over them.
+final class History: Sendable {
+    struct Read {
+        var key: Int
+        var version: Int64
+        var start: ContinuousClock.Instant
+    }
+
+    struct Write {
+        var key: Int
+        var version: Int64
+        var acknowledged: ContinuousClock.Instant
+    }
+
+    private let state = Mutex<(reads: [Read], writes: [Write])>(([], []))
+
+    func recordRead(key: Int, version: Int64, start: ContinuousClock.Instant, end: ContinuousClock.Instant) {
+        state.withLock { $0.reads.append(Read(key: key, version: version, start: start)) }
+    }
+
+    func recordWrite(key: Int, version: Int64, start: ContinuousClock.Instant, acknowledged: ContinuousClock.Instant) {
+        state.withLock { $0.writes.append(Write(key: key, version: version, acknowledged: acknowledged)) }
+    }
+
+    /// For each read: the newest version acknowledged before it started must not be newer than
+    /// what it returned. Staleness is measured from the first acknowledged write it missed.
+    func check() -> (staleReads: Int, maxStaleness: Duration, reads: Int, writes: Int) {
+        let (reads, writes) = state.withLock { ($0.reads, $0.writes) }
+        let writesByKey = Dictionary(grouping: writes, by: \.key).mapValues { $0.sorted { $0.acknowledged < $1.acknowledged } }
+        var stale = 0
+        var worst = Duration.zero
+        for read in reads {
+            guard let keyWrites = writesByKey[read.key] else { continue }
+            // Writes acknowledged before the read started, and newer than what it returned.
+            var firstMissed: ContinuousClock.Instant?
+            for write in keyWrites {
+                if write.acknowledged >= read.start { break }
+                if write.version > read.version {
+                    firstMissed = firstMissed.map { min($0, write.acknowledged) } ?? write.acknowledged
+                }
+            }
+            if let firstMissed {
+                stale += 1
+                worst = max(worst, read.start - firstMissed)
+            }
+        }
+        return (stale, worst, reads.count, writes.count)
+    }
+}
