@@ -115,6 +115,9 @@ public struct CacheEntryOptions: Sendable, Hashable {
         public static let memoryOnly: Tiers = [.readMemory, .writeMemory]
         /// The distributed tier only.
         public static let distributedOnly: Tiers = [.readDistributed, .writeDistributed]
+        /// No tier: the call goes straight to the loader (for reads that need the source's latest
+        /// state, such as a checkout reading stock). Nothing is read, written or shared.
+        public static let bypass: Tiers = []
     }
 
     /// Freshness.
@@ -181,7 +184,6 @@ public struct CacheEntryOptions: Sendable, Hashable {
             throw fail("timeouts.soft must be shorter than timeouts.hard")
         }
         if let negative = negativeFor { guard negative > .zero else { throw fail("negativeFor must be positive") } }
-        guard !tiers.isEmpty else { throw fail("tiers must name at least one tier") }
         guard coherence.leaseTime > .zero, coherence.maximumLeaseWait >= .zero else {
             throw fail("coherence.leaseTime must be positive and maximumLeaseWait not negative")
         }

@@ -4,11 +4,29 @@ extension StrataCache {
     func resolve<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader
     ) async throws -> ResolvedEntry {
+        if options.tiers == .bypass {
+            // Strong consistency: no tier, no sharing of another caller's (possibly older) load.
+            let value = try await loadBypassing(key: key, load: load)
+            return ResolvedEntry(value: value, metadata: EntryMetadata(
+                createdAt: clock.now, freshUntil: clock.now, staleUntil: clock.now, recompute: .zero))
+        }
         switch lookupMemory(key: key, options: options, now: clock.now, singleLoad: load) {
         case .answered(let entry):
             return entry
         case .miss(let fallback):
             return try await sharedResolve(key: key, options: options, load: load, fallback: fallback)
+        }
+    }
+
+    func loadBypassing<Value: Sendable>(key: CacheKey<Value>, load: ErasedLoader) async throws -> (any Sendable)? {
+        let started = clock.now
+        do {
+            let value = try await load()
+            record(.loadCompleted(namespace: key.namespace.name, outcome: value == nil ? .notFound : .loaded, duration: started.duration(to: clock.now)))
+            return value
+        } catch {
+            record(.loadCompleted(namespace: key.namespace.name, outcome: .failed, duration: started.duration(to: clock.now)))
+            throw CacheError(.loaderFailed, "the loader failed (tiers bypassed)", underlying: error)
         }
     }
 

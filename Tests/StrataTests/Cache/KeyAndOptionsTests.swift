@@ -36,7 +36,6 @@ import Testing
         #expect(throws: CacheError.self) { try CacheEntryOptions(freshFor: .zero).validate() }
         #expect(throws: CacheError.self) { try CacheEntryOptions(refresh: .init(beta: 0)).validate() }
         #expect(throws: CacheError.self) { try CacheEntryOptions(refresh: .init(refreshAheadFraction: 1.5)).validate() }
-        #expect(throws: CacheError.self) { try CacheEntryOptions(tiers: []).validate() }
         #expect(throws: CacheError.self) {
             try CacheNamespace<String>("ok", codec: StringCacheCodec(), defaultOptions: CacheEntryOptions(negativeFor: .zero))
         }

@@ -173,6 +173,20 @@ import Testing
         #expect(cache.statistics().decodeFailures == 1)
     }
 
+    @Test func bypassGoesToTheLoaderEveryTimeAndCachesNothing() async throws {
+        let tier = FakeDistributedTier()
+        let cache = try makeCache(tier: tier)
+        let key = try makeNamespace().key("stock")
+        let probe = LoaderProbe()
+        _ = try await fetch(cache, key, loading: "cached", probe: probe)
+        let bypass = CacheEntryOptions(tiers: .bypass)
+        let first = try await cache.value(for: key, options: bypass) { try await probe.load("live 1") }
+        let second = try await cache.value(for: key, options: bypass) { try await probe.load("live 2") }
+        #expect(first == "live 1" && second == "live 2")
+        #expect(probe.callCount == 3)
+        #expect(try await cache.cachedValue(for: key) == "cached")
+    }
+
     @Test func invalidPerCallOptionsAreRejectedBeforeAnyWork() async throws {
         let cache = try makeCache()
         let key = try makeNamespace().key("x")
