@@ -11,6 +11,7 @@ strata_missing_packages() {
     command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+    command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
     printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' '
 }
 
