@@ -40,6 +40,13 @@ final class RemovalLog: Sendable {
         cache.setValue(String(repeating: "y", count: 1_001), forKey: -1)
         #expect(cache.value(forKey: -1) == nil)
         #expect(log.all.last?.key == -1 && log.all.last?.cause == .size)
+        // Growing an existing entry past the bound replaces it and keeps nothing; the rest stays.
+        let countBefore = cache.count
+        let survivor = try #require((0..<2_000).first { cache.value(forKey: $0) != nil })
+        cache.setValue(String(repeating: "z", count: 1_001), forKey: survivor)
+        #expect(cache.value(forKey: survivor) == nil)
+        #expect(cache.count == countBefore - 1)
+        #expect(log.all.suffix(2).map(\.cause) == [.replaced, .size])
         #expect(cache.weightedSize <= 1_000)
     }
 

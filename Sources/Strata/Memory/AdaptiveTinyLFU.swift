@@ -29,7 +29,8 @@
 // so an attacker who inflates the victims' counts cannot lock the main area.
 
 /// Adaptive W-TinyLFU over slots and hashes: decides which entries stay and which are evicted.
-struct AdaptiveTinyLFU {
+@usableFromInline
+struct AdaptiveTinyLFU: Sendable {
     /// The knobs; defaults are what `MemoryCache` ships.
     struct Tuning: Sendable {
         /// The window's initial share of the capacity.
@@ -48,7 +49,7 @@ struct AdaptiveTinyLFU {
     private(set) var sketch: FrequencySketch
     private var climber: HillClimber?
     /// The total weight allowed, `Int.max` when only the count is bounded.
-    let maximumWeight: Int
+    @usableFromInline let maximumWeight: Int
     /// The entry count allowed, `Int.max` when only the weight is bounded.
     let maximumCount: Int
     let tuning: Tuning
@@ -84,12 +85,10 @@ struct AdaptiveTinyLFU {
     /// Summed weight of the live entries.
     var weight: Int { lists.weight }
 
-    /// The hash an entry was inserted with.
-    func hash(of slot: Int32) -> UInt64 { lists[slot].hash }
-
     /// A lookup found this entry: count the access and refresh its recency.
     ///
     /// - Complexity: O(1).
+    @usableFromInline
     mutating func recordHit(_ slot: Int32) {
         sketch.increment(lists[slot].hash)
         switch lists[slot].region {
@@ -108,6 +107,7 @@ struct AdaptiveTinyLFU {
     /// access, not two, and a cache that is only ever written still learns what is popular.
     ///
     /// - Complexity: O(1) amortised (a window move shifts at most the entries that change region).
+    @usableFromInline
     mutating func recordMiss(hash: UInt64) {
         guard let move = climber?.missed(hash: hash) else { return }
         moveWindow(to: min(1, max(0, windowFraction + move)))
@@ -116,6 +116,7 @@ struct AdaptiveTinyLFU {
     /// Counts an access to a new key and adds it to the window; returns its slot, or `nil` when
     /// the entry alone is heavier than the whole cache (it is then not kept). Call
     /// ``evict(into:)`` afterwards.
+    @usableFromInline
     mutating func insert(hash: UInt64, weight: Int) -> Int32? {
         precondition(weight >= 0, "negative weight")
         sketch.increment(hash)
@@ -130,6 +131,7 @@ struct AdaptiveTinyLFU {
 
     /// An existing entry was written again, possibly with a new weight: it counts as an access.
     /// Call ``evict(into:)`` afterwards when the weight grew.
+    @usableFromInline
     mutating func recordUpdate(_ slot: Int32, weight: Int) {
         precondition(weight >= 0, "negative weight")
         lists.setWeight(slot, to: weight)
@@ -141,6 +143,7 @@ struct AdaptiveTinyLFU {
 
     /// Forgets an entry the storage removed (explicitly or because it expired). The slot is free
     /// for reuse afterwards.
+    @usableFromInline
     mutating func remove(_ slot: Int32) {
         lists.free(slot)
     }
@@ -155,6 +158,7 @@ struct AdaptiveTinyLFU {
     /// `insert`.
     ///
     /// - Complexity: O(1) amortised per inserted entry.
+    @usableFromInline
     mutating func evict(into evicted: inout [Int32]) {
         while windowLimit.exceeded(by: lists.window) {
             let candidate = lists.window.head

@@ -15,7 +15,8 @@
 ///
 /// Hash flooding: callers pass a hash that is already mixed with a per-instance random seed, and
 /// the sketch mixes it again with its own seed, so an attacker cannot pick keys that collide.
-struct FrequencySketch {
+@usableFromInline
+struct FrequencySketch: Sendable {
     /// Counters, sixteen per word, eight words per block.
     private var table: [UInt64]
     private var blockMask: Int
@@ -170,7 +171,7 @@ struct FrequencySketch {
     }
 
     /// A 64-bit finaliser (the SplitMix64 output function): every input bit affects every output bit.
-    @inline(__always)
+    @inlinable
     static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 
 /// A bounded in-process cache with an adaptive W-TinyLFU policy and per-entry expiry.
 ///
@@ -24,17 +24,18 @@ import Synchronization
 /// ```
 public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// A shard's lock. A class because `Mutex` cannot be stored in an array.
+    @usableFromInline
     final class ShardLock: Sendable {
-        let state: Mutex<Shard>
+        @usableFromInline let state: Mutex<Shard>
         init(_ shard: consuming sending Shard) { state = Mutex(shard) }
     }
 
-    private let shards: [ShardLock]
-    private let shardShift: UInt64
-    private let seed: UInt64
-    private let clock: any CacheClock
-    private let weigher: (@Sendable (Key, Value) -> Int)?
-    private let listener: (@Sendable (Key, Value, EvictionCause) -> Void)?
+    @usableFromInline let shards: [ShardLock]
+    @usableFromInline let shardShift: UInt64
+    @usableFromInline let seed: UInt64
+    @usableFromInline let clock: any CacheClock
+    @usableFromInline let weigher: (@Sendable (Key, Value) -> Int)?
+    @usableFromInline let listener: (@Sendable (Key, Value, EvictionCause) -> Void)?
 
     /// The entry-count bound, if any.
     public let maximumCount: Int?
@@ -52,8 +53,9 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
         seed = generator.next()
         shardShift = UInt64(64 - bounds.count.trailingZeroBitCount)
         shards = bounds.map { bound in
-            ShardLock(Shard(policy: AdaptiveTinyLFU(
-                maximumWeight: bound.weight, maximumCount: bound.count, seed: generator.next())))
+            ShardLock(Shard(
+                policy: AdaptiveTinyLFU(maximumWeight: bound.weight, maximumCount: bound.count, seed: generator.next()),
+                expectedCount: bound.count == .max ? 1_024 : bound.count))
         }
         clock = configuration.clock
         weigher = configuration.weigher
@@ -70,6 +72,7 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
     /// Counts a hit or a miss and refreshes the entry's recency and frequency.
     ///
     /// - Complexity: O(1).
+    @inlinable
     public func value(forKey key: Key) -> Value? {
         let hash = hash(key)
         var removals = Removals(isEnabled: listener != nil)
@@ -89,14 +92,14 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
     ///
     /// - Parameter expiresAt: when the entry stops being returned; `nil` for never.
     /// - Complexity: O(1) amortised.
+    @inlinable
     public func setValue(_ value: Value, forKey key: Key, expiresAt: CacheInstant? = nil) {
-        let hash = hash(key)
         let weight = weigher.map { $0(key, value) } ?? 1
         precondition(weight >= 0, "MemoryCache weigher returned a negative weight")
         let expiry = expiresAt?.millisecondsSinceEpoch ?? Shard.never
         var removals = Removals(isEnabled: listener != nil)
-        let lock = shard(for: hash)
-        lock.state.withLock { shard in
+        let hash = hash(key)
+        shard(for: hash).state.withLock { shard in
             let now = expiresAt != nil || shard.hasExpiringEntries ? clock.now.millisecondsSinceEpoch : nil
             shard.setValue(
                 value, forKey: key, hash: hash, weight: weight, expiresAt: expiry, now: now, removals: &removals)
@@ -107,12 +110,12 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
     /// Removes the entry for `key` and returns its value (`nil` if absent or already expired).
     ///
     /// - Complexity: O(1).
-    @discardableResult
+    @inlinable @discardableResult
     public func removeValue(forKey key: Key) -> Value? {
         let hash = hash(key)
         var removals = Removals(isEnabled: listener != nil)
         let value = shard(for: hash).state.withLock { shard in
-            shard.removeValue(forKey: key, now: { clock.now.millisecondsSinceEpoch }, removals: &removals)
+            shard.removeValue(forKey: key, hash: hash, now: { clock.now.millisecondsSinceEpoch }, removals: &removals)
         }
         notify(removals)
         return value
@@ -170,7 +173,7 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
     ///
     /// - Complexity: O(shards).
     public var count: Int {
-        shards.reduce(0) { sum, lock in sum + lock.state.withLock { $0.entries.count } }
+        shards.reduce(0) { sum, lock in sum + lock.state.withLock { $0.count } }
     }
 
     /// The summed weight of the entries (their count when there is no weigher).
@@ -192,17 +195,20 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
         shards.map { lock in lock.state.withLock { $0.policy.windowFraction } }
     }
 
-    @inline(__always)
-    private func hash(_ key: Key) -> UInt64 {
+    /// The key's hash mixed with this instance's seed: shard choice (top bits), index probe
+    /// (low bits) and the policy's sketch (mixed again) all use it.
+    @inlinable
+    func hash(_ key: Key) -> UInt64 {
         FrequencySketch.mix(UInt64(bitPattern: Int64(key.hashValue)) ^ seed)
     }
 
-    @inline(__always)
-    private func shard(for hash: UInt64) -> ShardLock {
+    @inlinable
+    func shard(for hash: UInt64) -> ShardLock {
         shards[Int(truncatingIfNeeded: hash >> shardShift)]
     }
 
-    private func notify(_ removals: Removals) {
+    @inlinable
+    func notify(_ removals: Removals) {
         guard let listener, !removals.items.isEmpty else { return }
         for item in removals.items { listener(item.key, item.value, item.cause) }
     }

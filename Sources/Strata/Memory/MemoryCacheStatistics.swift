@@ -59,6 +59,7 @@ public struct MemoryCacheStatistics: Hashable, Sendable {
         }
     }
 
+    @usableFromInline
     mutating func record(_ cause: EvictionCause) {
         switch cause.base {
         case .size: evictions += 1
