@@ -41,5 +41,6 @@ public struct CacheConfigurationError: Error, Sendable, CustomStringConvertible 
         self.message = message
     }
 
+    /// The code and the message; never a key or a value.
     public var description: String { "CacheConfigurationError(\(code)): \(message)" }
 }

@@ -15,16 +15,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that compare Strata against a reference in the same run.",
-        subcommands: [BenchClientCommand.self, BenchFailoverCommand.self, BenchHitRatioCommand.self, BenchMemoryTierCommand.self]
+        subcommands: [BenchClientCommand.self, BenchFailoverCommand.self, BenchHitRatioCommand.self]
     )
-}
-
-/// Temporary: measures `MemoryTierBenchmark` until `strata bench cache` reports it.
-struct BenchMemoryTierCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "memory-tier", shouldDisplay: false)
-
-    func run() throws {
-        let report = try MemoryTierBenchmark().run()
-        print(report)
-    }
 }
