@@ -145,6 +145,8 @@ let package = Package(
         .testTarget(
             name: "StrataTests",
             dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            exclude: ["Resources/README.md", "Resources/LICENSE-cache2k-traces.txt"],
+            resources: [.copy("Resources/web07.trace.xz")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

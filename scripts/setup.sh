@@ -14,6 +14,7 @@ strata_missing_packages() {
     # The CZlib and CSQLite system-library targets compile against these headers.
     [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+    command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
     printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' '
 }
 

@@ -94,8 +94,20 @@ public final class StrataCache: Service, Sendable {
         let counters = StatisticsCounters()
         self.counters = counters
         self.events = CacheEventSink(counters: counters, observer: configuration.observer)
-        self.memory = configuration.memoryMaximumEntries > 0
-            ? MemoryCache(maximumEntries: configuration.memoryMaximumEntries, clock: configuration.clock) : nil
+        if configuration.memoryMaximumEntries > 0 {
+            let events = self.events
+            do {
+                self.memory = try MemoryCache(.init(
+                    maximumCount: configuration.memoryMaximumEntries, clock: configuration.clock,
+                    evictionListener: { _, _, cause in
+                        if cause == .size { events.record(.memoryEvicted) }
+                    }))
+            } catch {
+                throw CacheError(.invalidConfiguration, "memory tier: \(error)", underlying: error)
+            }
+        } else {
+            self.memory = nil
+        }
         if let distributedTier {
             self.distributed = try DistributedTierGuard(
                 tier: distributedTier, breaker: configuration.breaker, events: events, logger: configuration.logger)
@@ -123,8 +135,12 @@ public final class StrataCache: Service, Sendable {
         }
     }
 
-    /// A snapshot of the cache's counters.
-    public func statistics() -> CacheStatistics { counters.snapshot() }
+    /// A snapshot of the cache's counters, with the in-process tier's size.
+    public func statistics() -> CacheStatistics {
+        var statistics = counters.snapshot()
+        statistics.memoryEntries = memory?.count ?? 0
+        return statistics
+    }
 
     func record(_ event: CacheEvent) { events.record(event) }
 

@@ -65,6 +65,8 @@ public enum CacheEvent: Sendable, Hashable {
     case fillRefused(namespace: String, outcome: FillOutcome)
     /// The second delete of a double delete ran.
     case delayedDeleteCompleted(namespace: String)
+    /// The in-process tier evicted an entry to stay within its bound.
+    case memoryEvicted
 }
 
 /// Receives every ``CacheEvent`` of a cache. Called inline on the hot path: keep it cheap and

@@ -32,6 +32,10 @@ public struct CacheStatistics: Sendable, Hashable {
     public var fillsRefused: Int = 0
     /// Second deletes of double deletes that ran.
     public var delayedDeletes: Int = 0
+    /// Entries the in-process tier evicted to stay within its bound.
+    public var memoryEvictions: Int = 0
+    /// Entries in the in-process tier now.
+    public var memoryEntries: Int = 0
 
     /// Hits in either tier over all lookups; `nil` before the first lookup.
     public var hitRatio: Double? {
@@ -58,6 +62,7 @@ final class StatisticsCounters: Sendable {
     private let memoryFlushes = Atomic<Int>(0)
     private let fillsRefused = Atomic<Int>(0)
     private let delayedDeletes = Atomic<Int>(0)
+    private let memoryEvictions = Atomic<Int>(0)
 
     func count(_ event: CacheEvent) {
         switch event {
@@ -76,6 +81,7 @@ final class StatisticsCounters: Sendable {
         case .memoryFlushed: memoryFlushes.wrappingAdd(1, ordering: .relaxed)
         case .fillRefused: fillsRefused.wrappingAdd(1, ordering: .relaxed)
         case .delayedDeleteCompleted: delayedDeletes.wrappingAdd(1, ordering: .relaxed)
+        case .memoryEvicted: memoryEvictions.wrappingAdd(1, ordering: .relaxed)
         case .breakerChanged, .invalidationPublished, .invalidationPublishFailed: break
         }
     }
@@ -96,7 +102,8 @@ final class StatisticsCounters: Sendable {
             invalidationsReceived: invalidationsReceived.load(ordering: .relaxed),
             memoryFlushes: memoryFlushes.load(ordering: .relaxed),
             fillsRefused: fillsRefused.load(ordering: .relaxed),
-            delayedDeletes: delayedDeletes.load(ordering: .relaxed)
+            delayedDeletes: delayedDeletes.load(ordering: .relaxed),
+            memoryEvictions: memoryEvictions.load(ordering: .relaxed)
         )
     }
 }

@@ -23,6 +23,7 @@ import Synchronization
 /// | `strata_cache_memory_flushes_total` | counter | `reason` (subscribed, disconnected, sequence_gap, requested) |
 /// | `strata_cache_fills_refused_total` | counter | `outcome` (lease_lost, older_than_invalidated, older_than_stored) |
 /// | `strata_cache_delayed_deletes_total` | counter | |
+/// | `strata_cache_memory_evictions_total` | counter | |
 ///
 /// Metric handles are created once per distinct label set and reused, so recording an event costs
 /// a dictionary lookup under a lock plus the backend's own work.
@@ -87,6 +88,8 @@ public final class MetricsCacheObserver: CacheObserver {
             count("fills_refused_total", ["namespace", namespace, "outcome", outcome.rawValue])
         case .delayedDeleteCompleted(let namespace):
             count("delayed_deletes_total", ["namespace", namespace])
+        case .memoryEvicted:
+            count("memory_evictions_total", [])
         }
     }
 
