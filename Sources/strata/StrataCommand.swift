@@ -15,6 +15,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that compare Strata against a reference in the same run.",
-        subcommands: [BenchClientCommand.self, BenchFailoverCommand.self, BenchHitRatioCommand.self]
+        subcommands: [BenchCacheCommand.self, BenchClientCommand.self, BenchFailoverCommand.self, BenchHitRatioCommand.self]
     )
 }

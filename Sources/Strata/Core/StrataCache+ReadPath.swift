@@ -14,7 +14,22 @@ extension StrataCache {
         case .answered(let entry):
             return entry
         case .miss(let fallback):
-            return try await sharedResolve(key: key, options: options, load: load, fallback: fallback)
+            // A fresh distributed hit needs no coordination: read it in the caller's task (one
+            // pipelined GET) and only start or join a flight when there is something to load.
+            var prefetched: DistributedRead?
+            if options.tiers.contains(.readDistributed), distributed != nil {
+                let read = await readDistributed(key: key)
+                let now = clock.now
+                if case .found(let entry) = read, now < entry.metadata.freshUntil,
+                    earlyRefreshReason(entry.metadata, options: options, now: now) == nil
+                {
+                    record(.hit(.distributed, namespace: key.namespace.name))
+                    storeInMemory(key: key, entry: entry, options: options, now: now)
+                    return entry
+                }
+                prefetched = read
+            }
+            return try await sharedResolve(key: key, options: options, load: load, fallback: fallback, prefetched: prefetched)
         }
     }
 
@@ -32,16 +47,21 @@ extension StrataCache {
 
     /// Joins (or starts) the flight for `key` and returns its outcome.
     func sharedResolve<Value: Sendable>(
-        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?,
+        prefetched: DistributedRead? = nil
     ) async throws -> ResolvedEntry {
+        var prefetched = prefetched
         var overtaken = 0
         while true {
             do {
                 return try await flights.join(
                     key: key.storageKey,
                     start: { flightID in
+                        let read = prefetched
                         let submitted = background.submit {
-                            await self.runFlight(key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false)
+                            await self.runFlight(
+                                key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false,
+                                prefetched: read)
                         }
                         if !submitted {
                             flights.complete(key: key.storageKey, flightID: flightID, outcome: .failure(InlineLoadRequired()))
@@ -50,18 +70,22 @@ extension StrataCache {
                     joined: { record(.singleFlightJoined(namespace: key.namespace.name)) }
                 )
             } catch let error as FlightOvertaken {
+                prefetched = nil
                 // Bounded: under a storm of writes, the last load's value is still a correct answer
                 // for a caller that has been waiting through them.
                 overtaken += 1
                 if overtaken >= 3 { return error.entry }
                 continue
             } catch is InlineLoadRequired {
+                defer { prefetched = nil }
                 // No run() to host the load: this caller leads it in its own task, unless another
                 // caller already took the lead in the meantime, in which case it joins that flight.
                 guard let flightID = flights.startWithoutWaiters(key: key.storageKey) else { continue }
                 let outcome = await runFlight(
-                    key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false)
+                    key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false,
+                    prefetched: prefetched)
                 if case .failure(let error as FlightOvertaken) = outcome {
+                    prefetched = nil
                     overtaken += 1
                     if overtaken >= 3 { return error.entry }
                     continue
@@ -108,13 +132,15 @@ extension StrataCache {
     @discardableResult
     func runFlight<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader,
-        fallback: ResolvedEntry?, flightID: UInt64, refreshing: Bool
+        fallback: ResolvedEntry?, flightID: UInt64, refreshing: Bool, prefetched: DistributedRead? = nil
     ) async -> Result<ResolvedEntry, any Error> {
         let storageKey = key.storageKey
         let publish: @Sendable (Result<ResolvedEntry, any Error>) -> Void = { [flights] outcome in
             flights.publishEarly(key: storageKey, flightID: flightID, outcome: outcome)
         }
-        let outcome = await flightBody(key: key, options: options, load: load, fallback: fallback, refreshing: refreshing, publish: publish)
+        let outcome = await flightBody(
+            key: key, options: options, load: load, fallback: fallback, refreshing: refreshing, prefetched: prefetched,
+            publish: publish)
         flights.complete(key: storageKey, flightID: flightID, outcome: outcome)
         return outcome
     }
@@ -123,7 +149,8 @@ extension StrataCache {
     /// process already holds: a distributed copy only counts if it is newer than ours.
     func flightBody<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?,
-        refreshing: Bool, publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
+        refreshing: Bool, prefetched: DistributedRead? = nil,
+        publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
     ) async -> Result<ResolvedEntry, any Error> {
         let namespace = key.namespace.name
         var candidate = fallback
@@ -131,7 +158,8 @@ extension StrataCache {
         var publishedEarly = false
         if options.tiers.contains(.readDistributed), distributed != nil {
             let now = clock.now
-            let read = await readDistributed(key: key)
+            let read: DistributedRead
+            if let prefetched { read = prefetched } else { read = await readDistributed(key: key) }
             if case .unavailable = read {} else { distributedAnswered = true }
             switch read {
             case .found(let entry):

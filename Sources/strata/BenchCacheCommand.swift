@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// `strata bench cache`: the in-process tier against a plain locked dictionary, and a Redis-tier
+/// hit through the cache against a raw GET of the same bytes, each in the same run.
+struct BenchCacheCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Memory-tier hit vs Mutex<[Key: Value]>, and Redis-tier hit vs raw GET, measured side by side.",
+        discussion: """
+            Starts a private redis-server. Alternates the variants round after round and reports CPU per \
+            operation (getrusage), so neighbours' load affects both sides alike. `--json` prints a `ratios` \
+            object: memory_hit_vs_dictionary (throughput ratio, higher is better) and redis_hit_vs_get \
+            (CPU cost ratio through the cache's read path with the JSON codec, lower is better; _binary for \
+            the binary codec; _c1 suffixes for one task at a time).
+            """
+    )
+
+    @Flag(help: "Print JSON instead of tables.")
+    var json = false
+
+    struct Report: Codable {
+        var ratios: [String: Double]
+        var memory: MemoryTierBenchmark.Report
+        var redis: RedisTierBenchmark.Report
+    }
+
+    func run() async throws {
+        if !json { print("measuring the memory tier against a locked dictionary…") }
+        let memory = try MemoryTierBenchmark().run()
+        if !json { print("measuring Redis-tier hits against raw GETs on a private redis-server…") }
+        let redis = try await RedisTierBenchmark().run()
+        var ratios = redis.ratios
+        ratios["memory_hit_vs_dictionary"] = memory.memoryHitVsDictionary
+        let report = Report(ratios: ratios, memory: memory, redis: redis)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print(String(
+            format: "memory tier: %.0f ns per hit, dictionary %.0f ns per lookup -> memory_hit_vs_dictionary %.2f",
+            memory.memoryNanosecondsPerHit, memory.dictionaryNanosecondsPerLookup, memory.memoryHitVsDictionary))
+        print(redis.table())
+        for (name, value) in ratios.sorted(by: { $0.key < $1.key }) { print(String(format: "%-32@ %.2f", name as NSString, value)) }
+    }
+}
