@@ -59,11 +59,12 @@ extension ScenarioRow {
     init(setup: String, result: WorkloadResult, timeline: Timeline, figures: [String: Double] = [:]) {
         let percentiles = result.latencies.percentiles([50, 99, 100])
         let seconds = max(result.elapsed.cacheSeconds, 0.001)
-        let requests = timeline.series(.request)
+        // The last bucket is usually cut short by the end of the run; charts leave it out.
+        let requests = Array(timeline.series(.request).dropLast())
         let memory = timeline.series(.memoryHit)
         let redis = timeline.series(.redisHit)
         let bucketSeconds = timeline.bucket.cacheSeconds
-        let totalRequests = max(1, requests.reduce(0, +))
+        let totalRequests = max(1, timeline.series(.request).reduce(0, +))
         self.init(
             setup: setup, requests: result.requests, errors: result.errors,
             p50Milliseconds: percentiles[0], p99Milliseconds: percentiles[1], maxMilliseconds: percentiles[2],
@@ -71,7 +72,7 @@ extension ScenarioRow {
             memoryHitRatio: Double(memory.reduce(0, +)) / Double(totalRequests),
             redisHitRatio: Double(redis.reduce(0, +)) / Double(totalRequests),
             figures: figures,
-            sourceQPSSeries: timeline.series(.sourceQuery).map { Double($0) / bucketSeconds },
+            sourceQPSSeries: timeline.series(.sourceQuery).prefix(requests.count).map { Double($0) / bucketSeconds },
             hitRatioSeries: requests.indices.map { index in
                 let hits = (index < memory.count ? memory[index] : 0) + (index < redis.count ? redis[index] : 0)
                 return requests[index] == 0 ? 0 : Double(hits) / Double(requests[index])
