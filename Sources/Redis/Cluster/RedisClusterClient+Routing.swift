@@ -62,7 +62,7 @@ extension RedisClusterClient {
             if let redirect {
                 node = try client(for: redirect.endpoint)
                 asking = redirect.kind == .ask
-            } else if let routed = try route(slot, read: readFromReplicas && Self.isReadOnly(command)) {
+            } else if let routed = try route(slot, read: readFromReplicas && ReplicaReadPolicy.isReadOnly(command)) {
                 node = routed
             } else {
                 requestRefresh()

@@ -185,10 +185,7 @@ public final class RedisClusterClient: Service, Sendable {
                     group.addTask { await self.refresh() }
                 case .armTimer(let deadline):
                     group.addTask {
-                        let delay = deadline - .now()
-                        if delay > .zero {
-                            do { try await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) } catch { return }
-                        }
+                        guard await ClusterRefreshStateMachine.sleep(until: deadline) else { return }
                         let action = self.state.withLock { $0.refresh.timerFired(now: .now()) }
                         self.perform(action)
                     }
