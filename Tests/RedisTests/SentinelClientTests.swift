@@ -164,12 +164,12 @@ struct SentinelClientTests {
                 // Failover: reads and writes keep working, and reads return to the surviving replica.
                 let oldPort = await topology.killPrimary()
                 let newPort = try await topology.waitForFailover(from: oldPort)
+                let failedOver = ContinuousClock.now
                 #expect(await eventually(timeout: .seconds(15)) { (try? await client.set("rr:after", to: "x")) == true })
                 #expect(await eventually { (try? await client.get("rr:after"))??.text == "x" })
                 let survivor = try #require(topology.replicas.first { $0.isRunning })
-                let failedOver = ContinuousClock.now
                 #expect(await eventually(timeout: .seconds(15)) { client.readReplicas == [endpoint(survivor)] })
-                print("sentinel replica reads: the surviving replica serves reads \(ContinuousClock.now - failedOver) after the failover")
+                print("sentinel replica reads: the surviving replica serves reads \(ContinuousClock.now - failedOver) after the sentinels agreed on the new primary")
                 _ = try await client.send(RawCommand(["WAIT", "1", "2000"]))
                 counted = getsSince([:])
                 for _ in 0..<10 { #expect(try await client.get("rr:after")?.text == "x") }

@@ -83,7 +83,8 @@ final class SentinelReplicaReads: Sendable {
     /// - Returns: the reply, or nil when the caller should use the primary: no replica is
     ///   readable, or the replica's connection failed (the replica then stops serving reads
     ///   until it is checked again).
-    /// - Throws: the replica's own error reply (`WRONGTYPE`, ...), or `cancelled`.
+    /// - Throws: the replica's own error reply (`WRONGTYPE`, ...), `timeout` at the deadline, or
+    ///   `cancelled`.
     func read<Command: RedisCommand>(_ command: Command, deadline: NIODeadline) async throws(RedisError) -> Command.Response? {
         guard let (endpoint, client) = state.withLock({ state -> (RedisEndpoint, RedisClient)? in
             guard let endpoint = state.machine.readable.randomElement(), let client = state.clients[endpoint] else { return nil }
@@ -93,7 +94,9 @@ final class SentinelReplicaReads: Sendable {
             return try await client.send(command, timeout: deadline - .now())
         } catch {
             switch error.code {
-            case .connectionFailed, .connectionClosed, .circuitOpen, .timeout, .loading, .masterDown:
+            case .connectionFailed, .connectionClosed, .circuitOpen, .loading, .masterDown:
+                // A timeout is not among these: it says as much about the caller's deadline as
+                // about the replica, and leaves no time to try the primary anyway.
                 logger.debug("replica read failed; using the primary", metadata: ["redis.replica": "\(endpoint)", "redis.error": "\(error)"])
                 apply { $0.readFailed(endpoint, now: .now()) }
                 return nil
