@@ -45,8 +45,8 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         metrics: RedisMetrics = RedisMetrics()
     ) throws(RedisError) {
         try self.init(
-            configuration: configuration, sentinel: nil, pool: pool, eventLoopGroup: eventLoopGroup, logger: logger,
-            metrics: metrics
+            configuration: configuration, pool: pool, eventLoop: eventLoopGroup.next(), logger: logger, metrics: metrics,
+            discovery: nil
         )
     }
 
@@ -56,7 +56,8 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     /// the front) and checks the node with `ROLE` before using it. When the primary moves —
     /// learnt from `+switch-master` or from a reconnect — connections to the old one drain and
     /// close. `configuration` supplies the data nodes' credentials, TLS and timeouts; its
-    /// endpoint is ignored.
+    /// endpoint is ignored. With ``RedisSentinelConfiguration/readFromReplicas``, read-only
+    /// commands go to verified replicas (see there); everything else to the primary.
     ///
     /// - Throws: ``RedisError`` when a configuration is incoherent.
     public convenience init(
@@ -70,26 +71,28 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         try sentinel.validate()
         var seed = configuration
         seed.endpoint = sentinel.sentinels[0]
+        let eventLoop = eventLoopGroup.next()
+        let resolver = SentinelResolver(configuration: sentinel, eventLoop: eventLoop, logger: logger)
+        let discovery = RedisConnectionPool.NodeDiscovery(
+            resolve: { () async throws(RedisError) -> RedisEndpoint in try await resolver.resolvePrimary() },
+            verify: { connection async throws(RedisError) in try await SentinelResolver.verifyPrimary(connection) }
+        )
         try self.init(
-            configuration: seed, sentinel: sentinel, pool: pool, eventLoopGroup: eventLoopGroup, logger: logger,
-            metrics: metrics
+            configuration: seed, pool: pool, eventLoop: eventLoop, logger: logger, metrics: metrics, discovery: discovery,
+            resolver: resolver
         )
     }
 
-    private init(
-        configuration: RedisConnectionConfiguration, sentinel: RedisSentinelConfiguration?,
-        pool: RedisPoolConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger, metrics: RedisMetrics
+    /// Creates a client whose pool asks `discovery` where to connect and checks every new
+    /// connection with it; with `resolver`, it also follows the sentinels' events (and reads
+    /// from replicas if the sentinel configuration asks for it).
+    init(
+        configuration: RedisConnectionConfiguration, pool: RedisPoolConfiguration, eventLoop: any EventLoop,
+        logger: Logger, metrics: RedisMetrics, discovery: RedisConnectionPool.NodeDiscovery?,
+        resolver: SentinelResolver? = nil
     ) throws(RedisError) {
         try configuration.validate()
         try pool.validate()
-        let eventLoop = eventLoopGroup.next()
-        let resolver = sentinel.map { SentinelResolver(configuration: $0, eventLoop: eventLoop, logger: logger) }
-        let discovery = resolver.map { resolver in
-            RedisConnectionPool.NodeDiscovery(
-                resolve: { () async throws(RedisError) -> RedisEndpoint in try await resolver.resolvePrimary() },
-                verify: { connection async throws(RedisError) in try await SentinelResolver.verifyPrimary(connection) }
-            )
-        }
         self.pool = RedisConnectionPool(
             connection: configuration, pool: pool, eventLoopGroup: eventLoop, logger: logger, metrics: metrics,
             discovery: discovery
@@ -99,8 +102,18 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
             configuration: { connectionPool.connectionConfiguration }, eventLoop: eventLoop, logger: logger,
             metrics: metrics, pool: pool
         )
+        let replicaReads = resolver.flatMap { resolver in
+            resolver.configuration.readFromReplicas
+                ? SentinelReplicaReads(
+                    resolver: resolver, dataNodes: configuration, pool: pool, eventLoop: eventLoop, logger: logger,
+                    metrics: metrics)
+                : nil
+        }
+        self.replicaReads = replicaReads
         self.sentinelWatcher = resolver.map {
-            SentinelWatcher(resolver: $0, pool: connectionPool, eventLoop: eventLoop, logger: logger, metrics: metrics, poolConfiguration: pool)
+            SentinelWatcher(
+                resolver: $0, pool: connectionPool, replicaReads: replicaReads, eventLoop: eventLoop, logger: logger,
+                metrics: metrics, poolConfiguration: pool)
         }
         self.eventLoop = eventLoop
         self.taskExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
@@ -109,6 +122,12 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     }
 
     private let sentinelWatcher: SentinelWatcher?
+    private let replicaReads: SentinelReplicaReads?
+
+    /// The replicas read-only commands currently go to (Sentinel with
+    /// ``RedisSentinelConfiguration/readFromReplicas`` only; empty otherwise, and while no
+    /// replica has been verified).
+    public var readReplicas: Set<RedisEndpoint> { replicaReads?.readableReplicas ?? [] }
 
     /// Runs tasks on the event loop of the client's connections; see ``EventLoopTaskExecutor``.
     public let taskExecutor: EventLoopTaskExecutor
@@ -124,10 +143,12 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.pubSub.run() }
                     if let watcher = self.sentinelWatcher { group.addTask { await watcher.run() } }
+                    if let replicaReads = self.replicaReads { group.addTask { await replicaReads.run() } }
                     await pool.run()
-                    // The pool drained: end subscriptions too.
+                    // The pool drained: end subscriptions and replica clients too.
                     pubSub.shutdown()
                     sentinelWatcher?.shutdown()
+                    replicaReads?.shutdown()
                 }
             } onCancel: {
                 self.shutdown()
@@ -143,6 +164,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         pool.shutdown()
         pubSub.shutdown()
         sentinelWatcher?.shutdown()
+        replicaReads?.shutdown()
     }
 
     /// Points the client at new settings (a server that moved to another port or host, rotated
@@ -154,17 +176,26 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
 
     /// Sends one command on a pooled connection.
     ///
+    /// With Sentinel replica reads on, a read-only command goes to a verified replica instead;
+    /// if that replica's connection fails, the command is sent to the primary within the same
+    /// deadline.
+    ///
     /// - Parameter timeout: covers waiting for a connection and the round trip; defaults to the
     ///   configuration's `commandTimeout`.
     public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount?) async throws(RedisError) -> Command.Response {
-        let now = NIODeadline.now()
+        var now = NIODeadline.now()
         let deadline = now + (timeout ?? pool.commandTimeout)
+        if let replicaReads, ReplicaReadPolicy.isReadOnly(command) {
+            if let response = try await replicaReads.read(command, deadline: deadline) { return response }
+            now = .now()
+        }
         let lease = try await lease(naming: Command.name, deadline: deadline, now: now)
         defer { pool.release(lease) }
         return try await lease.connection.send(command, deadline: .by(deadline))
     }
 
-    /// Sends several commands in one round trip on one pooled connection.
+    /// Sends several commands in one round trip on one pooled connection (the primary's, with
+    /// Sentinel).
     public func pipeline(_ commands: [any RedisCommand], timeout: TimeAmount?) async throws(RedisError) -> [Result<RESPToken, RedisError>] {
         let now = NIODeadline.now()
         let deadline = now + (timeout ?? pool.commandTimeout)

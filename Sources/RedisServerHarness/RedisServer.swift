@@ -302,3 +302,18 @@ public final class RedisServer: Sendable {
         return try connection.command(arguments)
     }
 }
+
+extension RedisServer {
+    /// How many times this server has executed `command` since it started (the `calls` field of
+    /// `INFO commandstats`; 0 when it never ran). Commands a replica applies from its primary's
+    /// replication stream count too, so compare read commands, not writes.
+    ///
+    /// Blocking, like `command(_:)`; for telling which node served what in tests.
+    public func commandCalls(_ command: String) throws -> Int {
+        guard case .bulk(let text?) = try self.command("INFO", "commandstats") else { return 0 }
+        let prefix = "cmdstat_\(command.lowercased()):calls="
+        let line = text.split(whereSeparator: \.isNewline).first { $0.hasPrefix(prefix) }
+        let field = line?.split(separator: ",").first { $0.hasPrefix(prefix) }
+        return field.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
+    }
+}

@@ -65,6 +65,34 @@ func assignSlot(
     }
 }
 
+/// Moves the empty slot of `key` from its owner in `topology` to another primary for the
+/// duration of `body`, then deletes `key` on the target, moves the slot back and expects every
+/// node to agree on it again. An error thrown by `body` is recorded as an issue, so the slot is
+/// always moved back.
+func withSlotMoved(
+    _ cluster: RedisCluster, key: String, topology: ClusterTopology,
+    _ body: (_ source: ClusterNode, _ target: ClusterNode, _ connections: [RedisEndpoint: RedisConnection]) async throws -> Void
+) async throws {
+    let slot = HashSlot(key: key)
+    let source = try #require(topology.primary(forSlot: slot))
+    let primaries = topology.shards.compactMap(\.primary)
+    let target = try #require(primaries.first { $0 != source })
+    try await withConnections(to: cluster.nodes.map(\.endpoint)) { connections in
+        try await moveEmptySlot(slot, from: source, to: target, primaries: primaries, connections: connections)
+        do {
+            try await body(source, target, connections)
+        } catch {
+            Issue.record("\(error)")
+        }
+        _ = try? await connections[target.endpoint]!.raw("DEL", key)
+        try await moveEmptySlot(slot, from: target, to: source, primaries: primaries, connections: connections)
+    }
+    let restored = try await eventually(seconds: 10) {
+        try await allNodesAgree(cluster, slot: slot, owner: source.endpoint)
+    }
+    #expect(restored, "slot \(slot) back on its owner on every node")
+}
+
 /// Whether every node's `CLUSTER SHARDS` agrees and `slot` belongs to `owner`.
 func allNodesAgree(_ cluster: RedisCluster, slot: HashSlot, owner: RedisEndpoint) async throws -> Bool {
     var views: [ClusterTopology] = []
@@ -126,41 +154,25 @@ extension LiveClusterTests {
     @Test("Cluster client: a MOVED after a slot moved is followed, and the map refreshes")
     func clusterClientMoved() async throws {
         let cluster = try await SharedCluster.get()
-        let endpoints = cluster.nodes.map(\.endpoint)
         try await withClusterClient(cluster) { client in
             _ = try await client.get("warm-up")
-            let topology = try #require(client.topology)
             let key = "moved:\(UInt32.random(in: 0...UInt32.max))"
             let slot = HashSlot(key: key)
-            let source = try #require(topology.primary(forSlot: slot))
-            let primaries = topology.shards.compactMap(\.primary)
-            let target = try #require(primaries.first { $0 != source })
-            try await withConnections(to: endpoints) { connections in
-                try await moveEmptySlot(slot, from: source, to: target, primaries: primaries, connections: connections)
-                do {
-                    let refreshesBefore = client.refreshCount
-                    // The client still routes the slot to the source, which answers MOVED.
-                    #expect(client.topology?.primary(forSlot: slot)?.endpoint == source.endpoint)  // node identity, not its replication offset
-                    #expect(try await client.set(key, to: "moved-value"))
-                    #expect(try await client.get(key).map { String(buffer: $0) } == "moved-value")
-                    let onTarget = try await connections[target.endpoint]!.raw("GET", key)
-                    #expect(RESPValue(onTarget) == .bulkString("moved-value"))
-                    let refreshed = await eventually {
-                        client.topology?.primary(forSlot: slot)?.endpoint == target.endpoint
-                    }
-                    #expect(refreshed)
-                    #expect(client.refreshCount > refreshesBefore)
-                    #expect(try await client.delete([key]) == 1)
-                } catch {
-                    Issue.record("\(error)")
+            try await withSlotMoved(cluster, key: key, topology: try #require(client.topology)) { source, target, connections in
+                let refreshesBefore = client.refreshCount
+                // The client still routes the slot to the source, which answers MOVED.
+                #expect(client.topology?.primary(forSlot: slot)?.endpoint == source.endpoint)  // node identity, not its replication offset
+                #expect(try await client.set(key, to: "moved-value"))
+                #expect(try await client.get(key).map { String(buffer: $0) } == "moved-value")
+                let onTarget = try await connections[target.endpoint]!.raw("GET", key)
+                #expect(RESPValue(onTarget) == .bulkString("moved-value"))
+                let refreshed = await eventually {
+                    client.topology?.primary(forSlot: slot)?.endpoint == target.endpoint
                 }
-                _ = try? await connections[target.endpoint]!.raw("DEL", key)
-                try await moveEmptySlot(slot, from: target, to: source, primaries: primaries, connections: connections)
+                #expect(refreshed)
+                #expect(client.refreshCount > refreshesBefore)
+                #expect(try await client.delete([key]) == 1)
             }
-            let restored = try await eventually(seconds: 10) {
-                try await allNodesAgree(cluster, slot: slot, owner: source.endpoint)
-            }
-            #expect(restored, "slot \(slot) back on its owner on every node")
         }
     }
 

@@ -86,7 +86,7 @@ func withPrivateCluster<T>(_ body: (RedisCluster, RedisClusterClient) async thro
 struct ClusterFaultTests {
     static let loadTasks = 20
 
-    @Test("A killed primary: its slots' writes resume soon after the failover; other slots never fail")
+    @Test("A killed primary: its slots' writes resume soon after the failover; other slots never fail; tracked copies are flushed and tracking resumes")
     func killedPrimary() async throws {
         try await withPrivateCluster { cluster, client in
             _ = try await client.ping()
@@ -98,37 +98,56 @@ struct ClusterFaultTests {
             let otherKeys = keys.filter { topology.primary(forKey: $0)?.endpoint != victimEndpoint }
             let victimRecord = LoadRecord(), otherRecord = LoadRecord()
             let stop = StopSignal()
-            let (killedAt, failoverAt) = try await withThrowingTaskGroup(of: Void.self) { load in
-                for task in 0..<Self.loadTasks {
-                    let onVictim = task.isMultiple(of: 2)
-                    let mine = (onVictim ? victimKeys : otherKeys).enumerated().filter { $0.offset % (Self.loadTasks / 2) == task / 2 }.map(\.element)
-                    let record = onVictim ? victimRecord : otherRecord
-                    load.addTask {
-                        var sequence = 0
-                        while !stop.isStopped {
-                            sequence += 1
-                            let key = mine[sequence % mine.count]
-                            let started = ContinuousClock.now
-                            do {
-                                try await client.set(key, to: "\(task)-\(sequence)")
-                                record.record(started: started, error: nil)
-                            } catch {
-                                record.record(started: started, error: error as? RedisError ?? RedisError(.cancelled))
-                                try? await Task.sleep(for: .milliseconds(10))
+            // A tracked reader shares this cluster: a key of the victim's slots, read before the kill.
+            let trackedKey = try #require(
+                spreadKeys("kill-tracked", 50).first { topology.primary(forKey: $0)?.endpoint == victimEndpoint })
+            try await client.set(trackedKey, to: "before")
+            let log = InvalidationLog()
+            let (killedAt, failoverAt) = try await client.withTracking(onInvalidation: log.handler) { tracked in
+                #expect(try await tracked.get(trackedKey).map { String(buffer: $0) } == "before")
+                let times = try await withThrowingTaskGroup(of: Void.self) { load in
+                    for task in 0..<Self.loadTasks {
+                        let onVictim = task.isMultiple(of: 2)
+                        let mine = (onVictim ? victimKeys : otherKeys).enumerated().filter { $0.offset % (Self.loadTasks / 2) == task / 2 }.map(\.element)
+                        let record = onVictim ? victimRecord : otherRecord
+                        load.addTask {
+                            var sequence = 0
+                            while !stop.isStopped {
+                                sequence += 1
+                                let key = mine[sequence % mine.count]
+                                let started = ContinuousClock.now
+                                do {
+                                    try await client.set(key, to: "\(task)-\(sequence)")
+                                    record.record(started: started, error: nil)
+                                } catch {
+                                    record.record(started: started, error: error as? RedisError ?? RedisError(.cancelled))
+                                    try? await Task.sleep(for: .milliseconds(10))
+                                }
                             }
                         }
                     }
+                    try await Task.sleep(for: .milliseconds(500))
+                    let killedAt = ContinuousClock.now
+                    await victim.kill()
+                    try await cluster.waitUntilReady(timeout: .seconds(20), expectedPrimaries: 3, expectedReplicas: 2)
+                    let failoverAt = ContinuousClock.now
+                    _ = await eventually(seconds: 10) { victimRecord.recoveredAt != nil }
+                    try await Task.sleep(for: .milliseconds(500))
+                    stop.stop()
+                    try await load.waitForAll()
+                    return (killedAt, failoverAt)
                 }
-                try await Task.sleep(for: .milliseconds(500))
-                let killedAt = ContinuousClock.now
-                await victim.kill()
-                try await cluster.waitUntilReady(timeout: .seconds(20), expectedPrimaries: 3, expectedReplicas: 2)
-                let failoverAt = ContinuousClock.now
-                _ = await eventually(seconds: 10) { victimRecord.recoveredAt != nil }
-                try await Task.sleep(for: .milliseconds(500))
-                stop.stop()
-                try await load.waitForAll()
-                return (killedAt, failoverAt)
+                // The killed node's tracking connection was lost and the map changed: both flush.
+                #expect(await eventually { log.flushes(.disconnected) >= 1 && log.flushes(.topologyChanged) >= 1 })
+                // Tracking resumed on the promoted replica: a read there is tracked again.
+                try await client.set(trackedKey, to: "after")
+                let readAfter = await eventually(seconds: 10) {
+                    (try? await tracked.get(trackedKey))?.map { String(buffer: $0) } == "after"
+                }
+                #expect(readAfter)
+                try await client.set(trackedKey, to: "again")
+                #expect(await eventually { log.keys.contains(trackedKey) })
+                return times
             }
             #expect(otherRecord.failureCount == 0, "other slots failed: \(otherRecord.failures)")
             #expect(otherRecord.successes > 0)

@@ -98,6 +98,20 @@ struct ClusterRefreshStateMachineTests {
         #expect(machine.refreshFailed(now: ms(now + 110)) == .armTimer(ms(now + 210)))  // back to the first step
     }
 
+    @Test("A backoff reset lets the owed retry start after the spacing alone; with no failures it does nothing")
+    func backoffReset() {
+        let slow = RefreshMachine.Configuration(
+            periodicInterval: nil, minimumSpacing: .milliseconds(100), initialBackoff: .seconds(4), maximumBackoff: .seconds(8))
+        var machine = RefreshMachine(configuration: slow, now: ms(0))
+        #expect(machine.backoffReset(now: ms(0)) == .none)
+        #expect(machine.refreshRequested(now: ms(0)) == .startRefresh(.requested))
+        #expect(machine.refreshFailed(now: ms(10)) == .armTimer(ms(4_010)))
+        #expect(machine.backoffReset(now: ms(50)) == .armTimer(ms(150)))
+        #expect(machine.consecutiveFailures == 0)
+        #expect(machine.timerFired(now: ms(150)) == .startRefresh(.retry))
+        #expect(machine.refreshFailed(now: ms(160)) == .armTimer(ms(4_160)), "the backoff starts over")
+    }
+
     @Test("A request that arrived during a failing refresh is served by the retry")
     func requestDuringFailure() {
         var machine = RefreshMachine(configuration: policy, now: ms(0))

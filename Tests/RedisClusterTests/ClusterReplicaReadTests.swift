@@ -9,14 +9,7 @@ import Testing
 
 /// How many `GET`s each node has served so far.
 func getCalls(_ cluster: RedisCluster) throws -> [RedisEndpoint: Int] {
-    var calls: [RedisEndpoint: Int] = [:]
-    for node in cluster.nodes {
-        guard case .bulk(let text?) = try node.command("INFO", "commandstats") else { continue }
-        let line = text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_get:") }
-        let field = line?.split(separator: ",").first { $0.hasPrefix("cmdstat_get:calls=") }
-        calls[node.endpoint] = field.flatMap { Int($0.dropFirst("cmdstat_get:calls=".count)) } ?? 0
-    }
-    return calls
+    try Dictionary(uniqueKeysWithValues: cluster.nodes.map { ($0.endpoint, try $0.commandCalls("GET")) })
 }
 
 extension LiveClusterTests {

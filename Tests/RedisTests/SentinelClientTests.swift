@@ -125,4 +125,65 @@ struct SentinelClientTests {
             }
         }
     }
+    @Test("replica reads: GETs go to verified replicas, writes to the primary; after the primary is killed both keep working")
+    func replicaReads() async throws {
+        try await RedisSentinelTopology.withTopology { topology in
+            var replicaReading = sentinelConfiguration(topology)
+            replicaReading.readFromReplicas = true
+            replicaReading.replicaRefreshInterval = .seconds(1)
+            let client = try RedisClient(sentinel: replicaReading, configuration: dataNodes, pool: fastRecovery)
+            let primaryOnly = try RedisClient(sentinel: sentinelConfiguration(topology), configuration: dataNodes, pool: fastRecovery)
+            @Sendable func endpoint(_ server: RedisServer) -> RedisEndpoint { RedisEndpoint(host: server.host, port: server.port) }
+            /// GETs each data node has served since `before` (a killed node counts as none).
+            func getsSince(_ before: [Int: Int]) -> [Int: Int] {
+                var served: [Int: Int] = [:]
+                for node in topology.dataNodes where node.isRunning {
+                    served[node.port] = ((try? node.commandCalls("GET")) ?? 0) - before[node.port, default: 0]
+                }
+                return served
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await client.run() }
+                group.addTask { try await primaryOnly.run() }
+                let replicas = Set(topology.replicas.map(endpoint))
+                #expect(await eventually { client.readReplicas == replicas })
+                #expect(primaryOnly.readReplicas.isEmpty)
+
+                // Writes succeed, so they reached the primary (a replica refuses them).
+                for index in 0..<20 { try await client.set("rr:\(index)", to: index) }
+                #expect(try await client.send(RawCommand(["WAIT", "2", "2000"])).value == .integer(2))
+                var counted = getsSince([:])
+                for index in 0..<20 { #expect(try await client.get("rr:\(index)")?.text == "\(index)") }
+                var served = getsSince(counted)
+                #expect(served[topology.primary.port] == 0, "\(served)")
+                #expect(topology.replicas.reduce(0) { $0 + served[$1.port, default: 0] } == 20, "\(served)")
+                counted = getsSince([:])
+                for index in 0..<5 { #expect(try await primaryOnly.get("rr:\(index)")?.text == "\(index)") }
+                #expect(getsSince(counted)[topology.primary.port] == 5, "replica reads are off by default")
+
+                // Failover: reads and writes keep working, and reads return to the surviving replica.
+                let oldPort = await topology.killPrimary()
+                let newPort = try await topology.waitForFailover(from: oldPort)
+                let failedOver = ContinuousClock.now
+                #expect(await eventually(timeout: .seconds(15)) { (try? await client.set("rr:after", to: "x")) == true })
+                #expect(await eventually { (try? await client.get("rr:after"))??.text == "x" })
+                let survivor = try #require(topology.replicas.first { $0.isRunning })
+                #expect(await eventually(timeout: .seconds(15)) { client.readReplicas == [endpoint(survivor)] })
+                print("sentinel replica reads: the surviving replica serves reads \(ContinuousClock.now - failedOver) after the sentinels agreed on the new primary")
+                _ = try await client.send(RawCommand(["WAIT", "1", "2000"]))
+                counted = getsSince([:])
+                for _ in 0..<10 { #expect(try await client.get("rr:after")?.text == "x") }
+                served = getsSince(counted)
+                #expect(served[survivor.port] == 10 && served[newPort] == 0, "\(served)")
+
+                // With no healthy replica left, reads fall back to the primary without failing.
+                await survivor.kill()
+                for _ in 0..<10 { #expect(try await client.get("rr:after")?.text == "x") }
+                #expect(await eventually { client.readReplicas.isEmpty })
+                client.shutdown()
+                primaryOnly.shutdown()
+                try await group.waitForAll()
+            }
+        }
+    }
 }

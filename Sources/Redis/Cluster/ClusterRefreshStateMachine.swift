@@ -158,6 +158,15 @@ struct ClusterRefreshStateMachine: Sendable {
         decide(now: now)
     }
 
+    /// News that makes earlier failures irrelevant (a new primary, a node back): forgets the
+    /// backoff, so an owed or later refresh waits for the spacing alone.
+    mutating func backoffReset(now: NIODeadline) -> Action {
+        guard consecutiveFailures > 0 else { return .none }
+        consecutiveFailures = 0
+        notBefore = min(notBefore, now + configuration.minimumSpacing)
+        return decide(now: now)
+    }
+
     /// Stops all refreshing; every later event answers `.none`. A running refresh's outcome is ignored.
     mutating func shutdown() {
         phase = .shutDown
@@ -195,5 +204,20 @@ struct ClusterRefreshStateMachine: Sendable {
         let cap = configuration.maximumBackoff.nanoseconds
         guard initial > 0, initial <= cap >> exponent else { return configuration.maximumBackoff }
         return .nanoseconds(initial << exponent)
+    }
+}
+
+extension ClusterRefreshStateMachine {
+    /// Sleeps until an `armTimer` deadline (at once if it passed), for the shells that run this
+    /// machine; false when the sleeping task was cancelled.
+    static func sleep(until deadline: NIODeadline) async -> Bool {
+        let delay = deadline - .now()
+        guard delay > .zero else { return true }
+        do {
+            try await Task.sleep(nanoseconds: UInt64(delay.nanoseconds))
+            return true
+        } catch {
+            return false
+        }
     }
 }

@@ -45,6 +45,29 @@ extension RedisClusterClient {
     func send<Command: RedisCommand>(
         _ command: Command, slot: HashSlot?, deadline: NIODeadline
     ) async throws(RedisError) -> Command.Response {
+        try await routed(
+            Command.name, slot: slot, read: readFromReplicas && ReplicaReadPolicy.isReadOnly(command), deadline: deadline,
+            node: { endpoint throws(RedisError) in try client(for: endpoint) },
+            attempt: { node, asking, timeout throws(RedisError) in
+                try await Self.attempt(command, on: node, asking: asking, timeout: timeout)
+            }
+        )
+    }
+
+    /// Routes one operation (named `name` in errors) to the node serving `slot`, following the
+    /// cluster's answers by `deadline` (see the comment at the top of this file).
+    ///
+    /// - Parameters:
+    ///   - read: route to a replica of the slot's shard when it has a healthy one.
+    ///   - node: what to send through for an endpoint: its pooled client, or (for tracked reads)
+    ///     its tracking connection. An error it throws is handled like a failed attempt.
+    ///   - attempt: sends the operation through a node; `asking` means an `ASK` redirect is being
+    ///     followed, so `ASKING` must precede it on the same connection.
+    func routed<Node, Response>(
+        _ name: String, slot: HashSlot?, read: Bool, deadline: NIODeadline,
+        node: (RedisEndpoint) throws(RedisError) -> Node,
+        attempt: (Node, _ asking: Bool, _ timeout: TimeAmount) async throws(RedisError) -> Response
+    ) async throws(RedisError) -> Response {
         var redirect: ClusterRedirect?
         var redirects = 0
         var lastError: RedisError?
@@ -54,41 +77,41 @@ extension RedisClusterClient {
             guard now < deadline else {
                 // Could not route at all: the latest refresh failure says why, if there was one.
                 if unroutable, let refreshError = state.withLock({ $0.lastRefreshError }) { throw refreshError }
-                throw lastError ?? RedisError(.timeout, command: Command.name)
+                throw lastError ?? RedisError(.timeout, command: name)
             }
             unroutable = false
-            let node: RedisClient
+            let endpoint: RedisEndpoint
             var asking = false
             if let redirect {
-                node = try client(for: redirect.endpoint)
+                endpoint = redirect.endpoint
                 asking = redirect.kind == .ask
-            } else if let routed = try route(slot, read: readFromReplicas && Self.isReadOnly(command)) {
-                node = routed
+            } else if let routed = try routeEndpoint(slot, read: read) {
+                endpoint = routed
             } else {
                 requestRefresh()
                 unroutable = true
                 lastError = state.withLock { state in
                     state.topology == nil
-                        ? RedisError(.timeout, command: Command.name, serverMessage: "no cluster slot map loaded yet")
-                        : RedisError(.clusterDown, command: Command.name, serverMessage: Self.unroutableMessage(slot))
+                        ? RedisError(.timeout, command: name, serverMessage: "no cluster slot map loaded yet")
+                        : RedisError(.clusterDown, command: name, serverMessage: Self.unroutableMessage(slot))
                 }
                 try await pause(.milliseconds(50), before: deadline)
                 continue
             }
             let error: RedisError
             do {
-                return try await attempt(command, on: node, asking: asking, timeout: deadline - now)
+                return try await attempt(try node(endpoint), asking, deadline - now)
             } catch let caught {
                 error = caught
             }
             lastError = error
-            switch ClusterErrorStep(error, askedNode: node.configuration.endpoint) {
+            switch ClusterErrorStep(error, askedNode: endpoint) {
             case .redirect(let next):
                 counters.record(error.code)
                 redirects += 1
                 guard redirects <= maximumRedirects else {
                     throw RedisError(
-                        .tooManyRedirects, command: Command.name,
+                        .tooManyRedirects, command: name,
                         serverMessage: "more than \(maximumRedirects) redirects for slot \(slot.map(String.init(describing:)) ?? "any"), last: \(next)",
                         underlying: error)
                 }
@@ -120,14 +143,18 @@ extension RedisClusterClient {
     /// `read`, a replica of the slot's shard if it has a healthy one), or nil if the map has none
     /// (or no map is known yet).
     func route(_ slot: HashSlot?, read: Bool = false) throws(RedisError) -> RedisClient? {
-        let endpoint = try state.withLock { state throws(RedisError) -> RedisEndpoint? in
+        guard let endpoint = try routeEndpoint(slot, read: read) else { return nil }
+        return try client(for: endpoint)
+    }
+
+    /// The endpoint ``route(_:read:)`` picks.
+    func routeEndpoint(_ slot: HashSlot?, read: Bool = false) throws(RedisError) -> RedisEndpoint? {
+        try state.withLock { state throws(RedisError) -> RedisEndpoint? in
             guard !state.isShutDown else { throw RedisError(.shutdown) }
             guard let topology = state.topology else { return nil }
             if read, let slot { return Self.readEndpoint(for: slot, in: topology) }
             return Self.endpoint(for: slot, in: topology)
         }
-        guard let endpoint else { return nil }
-        return try client(for: endpoint)
     }
 
     /// The healthy primary serving `slot` in `topology`; for nil, a random healthy primary
@@ -142,10 +169,10 @@ extension RedisClusterClient {
         slot.map { "no healthy primary known for slot \($0)" } ?? "no healthy primary known"
     }
 
-    /// Sends the command to `node`; after an `ASK`, as `ASKING` + command in one pipeline (one
-    /// connection, contiguous), returning the command's reply.
-    private func attempt<Command: RedisCommand>(
-        _ command: Command, on node: RedisClient, asking: Bool, timeout: TimeAmount
+    /// Sends the command through `node`; after an `ASK`, as `ASKING` + command in one pipeline
+    /// (one connection, contiguous), returning the command's reply.
+    static func attempt<Command: RedisCommand>(
+        _ command: Command, on node: some RedisCommandExecutor, asking: Bool, timeout: TimeAmount
     ) async throws(RedisError) -> Command.Response {
         guard asking else { return try await node.send(command, timeout: timeout) }
         let results = try await node.pipeline([RawCommand(["ASKING"]), command], timeout: timeout)

@@ -77,6 +77,9 @@ public final class RedisClusterClient: Service, Sendable {
         var refreshCount = 0
         var isRunning = false
         var isShutDown = false
+        /// Called with every installed map, after the lock (tracking sessions follow the map).
+        var topologyObservers: [Int: @Sendable (ClusterTopology) -> Void] = [:]
+        var nextObserverID = 0
     }
 
     /// Creates a cluster client. Nothing connects until ``run()`` starts.
@@ -185,10 +188,7 @@ public final class RedisClusterClient: Service, Sendable {
                     group.addTask { await self.refresh() }
                 case .armTimer(let deadline):
                     group.addTask {
-                        let delay = deadline - .now()
-                        if delay > .zero {
-                            do { try await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) } catch { return }
-                        }
+                        guard await ClusterRefreshStateMachine.sleep(until: deadline) else { return }
                         let action = self.state.withLock { $0.refresh.timerFired(now: .now()) }
                         self.perform(action)
                     }
@@ -293,8 +293,9 @@ public final class RedisClusterClient: Service, Sendable {
     /// Installs a new map: node clients for new primaries (and replicas, with replica reads)
     /// start, clients for nodes no longer wanted shut down (their in-flight commands finish).
     private func install(_ topology: ClusterTopology) {
-        let (action, retired) = state.withLock { state -> (ClusterRefreshStateMachine.Action, [RedisClient]) in
-            guard !state.isShutDown else { return (.none, []) }
+        let (action, retired, observers) = state.withLock {
+            state -> (ClusterRefreshStateMachine.Action, [RedisClient], [@Sendable (ClusterTopology) -> Void]) in
+            guard !state.isShutDown else { return (.none, [], []) }
             if let previous = state.topology, case let diff = topology.diff(from: previous), !diff.isEmpty {
                 logger.info(
                     "cluster map changed",
@@ -314,9 +315,10 @@ public final class RedisClusterClient: Service, Sendable {
                 retired.append(client)
             }
             for endpoint in wanted { _ = try? addClient(for: endpoint, in: &state) }
-            return (state.refresh.refreshSucceeded(now: .now()), retired)
+            return (state.refresh.refreshSucceeded(now: .now()), retired, Array(state.topologyObservers.values))
         }
         for client in retired { client.shutdown() }
+        for observer in observers { observer(topology) }
         perform(action)
     }
 

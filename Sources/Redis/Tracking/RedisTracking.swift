@@ -43,25 +43,94 @@ public enum RedisInvalidation: Sendable, Hashable {
         case disconnected
         /// The server reported `tracking-redir-broken`.
         case redirectBroken
+        /// A cluster's slot map changed (a slot moved, a failover): keys of moved slots are now
+        /// written on nodes this reader did not read them from (``RedisClusterClient`` only).
+        case topologyChanged
     }
 }
 
 /// Reads tracked by the server: every key read through it produces an invalidation when it
-/// changes. Obtained inside ``RedisClient/withTracking(_:onInvalidation:_:)``.
+/// changes. Obtained inside ``RedisClient/withTracking(_:onInvalidation:_:)`` or
+/// ``RedisClusterClient/withTracking(_:onInvalidation:_:)``.
 ///
-/// All reads share one dedicated RESP3 connection (auto-pipelined). While that connection is
-/// down, reads fail fast with `connectionClosed`: fall back to an untracked read and do not cache
-/// the result.
+/// Over one server, all reads share one dedicated RESP3 connection (auto-pipelined). Over a
+/// cluster, there is one such connection per primary, and a read goes to the connection of the
+/// node serving its key's slot, following `MOVED` and `ASK`. While the connection a read needs is
+/// down, the read fails fast with `connectionClosed`: fall back to an untracked read and do not
+/// cache the result.
 public final class RedisTrackedReader: Sendable {
-    let session: TrackingSession
+    enum Backend: Sendable {
+        case single(TrackingSession)
+        case cluster(ClusterTrackingSession)
 
-    init(session: TrackingSession) {
-        self.session = session
+        func start() async throws(RedisError) {
+            switch self {
+            case .single(let session): try await session.connect()
+            case .cluster(let session): try await session.start()
+            }
+        }
+
+        func run() async {
+            switch self {
+            case .single(let session): await session.maintain()
+            case .cluster(let session): await session.run()
+            }
+        }
+
+        func close() async {
+            switch self {
+            case .single(let session): await session.close()
+            case .cluster(let session): await session.close()
+            }
+        }
     }
 
-    /// Sends a read (or any command) on the tracking connection.
+    let backend: Backend
+
+    init(_ backend: Backend) {
+        self.backend = backend
+    }
+
+    /// Starts `backend`, runs `body` with a reader over it while the backend keeps its
+    /// connections alive, and closes it however `body` (or the start) ends.
+    static func withReader<Result: Sendable>(
+        _ backend: Backend, _ body: (RedisTrackedReader) async throws -> Result
+    ) async throws -> Result {
+        do {
+            try await backend.start()
+        } catch {
+            await backend.close()
+            throw error
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await backend.run() }
+            do {
+                let result = try await body(RedisTrackedReader(backend))
+                await backend.close()
+                group.cancelAll()
+                return result
+            } catch {
+                await backend.close()
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    private var options: RedisTrackingOptions {
+        switch backend {
+        case .single(let session): session.options
+        case .cluster(let session): session.options
+        }
+    }
+
+    /// Sends a read (or any command) on the tracking connection (over a cluster: the one of the
+    /// node serving the command's keys; a command whose keys span slots fails with `crossSlot`).
     public func send<Command: RedisCommand>(_ command: Command, timeout: TimeAmount? = nil) async throws(RedisError) -> Command.Response {
-        try await session.currentConnection().send(command, timeout: timeout)
+        switch backend {
+        case .single(let session): try await session.currentConnection().send(command, timeout: timeout)
+        case .cluster(let session): try await session.send(command, timeout: timeout)
+        }
     }
 
     /// `GET key`, tracked.
@@ -78,11 +147,13 @@ public final class RedisTrackedReader: Sendable {
     /// and store the reply only if the placeholder is still there. An invalidation that overtakes
     /// the reply then removes the placeholder, and the stale reply is dropped.
     public func getWithTimeToLive(_ key: String) async throws(RedisError) -> (value: ByteBuffer?, timeToLive: RedisTimeToLive) {
-        let connection = try session.currentConnection()
         var commands: [any RedisCommand] = []
-        if case .optIn = session.options.mode { commands.append(RawCommand(["CLIENT", "CACHING", "YES"])) }
+        if case .optIn = options.mode { commands.append(RawCommand(["CLIENT", "CACHING", "YES"])) }
         commands += [RawCommand(["MULTI"]), PTTL(key), GET(key), RawCommand(["EXEC"])]
-        let results = try await connection.pipeline(commands)
+        let results = switch backend {
+        case .single(let session): try await session.currentConnection().pipeline(commands)
+        case .cluster(let session): try await session.pipeline(commands, key: key)
+        }
         guard let exec = results.last else { throw RedisError(.unexpectedReply) }
         let token = try exec.get()
         guard case .array(let parts) = token.value, parts.count == 2 else {
@@ -111,20 +182,9 @@ extension RedisClient {
         onInvalidation: @escaping @Sendable (RedisInvalidation) -> Void,
         _ body: (RedisTrackedReader) async throws -> Result
     ) async throws -> Result {
-        let session = TrackingSession(client: self, options: options, onInvalidation: onInvalidation)
-        try await session.connect()
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await session.maintain() }
-            do {
-                let result = try await body(RedisTrackedReader(session: session))
-                await session.close()
-                group.cancelAll()
-                return result
-            } catch {
-                await session.close()
-                group.cancelAll()
-                throw error
-            }
+        let session = TrackingSession(options: options, backoff: poolConfiguration, onInvalidation: onInvalidation) {
+            handler async throws(RedisError) in try await self.openDedicatedConnection(pushHandler: handler)
         }
+        return try await RedisTrackedReader.withReader(.single(session), body)
     }
 }

@@ -5,15 +5,24 @@ import Synchronization
 /// Keeps one tracking connection alive: connects, enables tracking before any read, reports
 /// disconnects as "invalidate everything", and reconnects with backoff.
 final class TrackingSession: Sendable {
+    /// Opens a connection whose push frames go to the given handler.
+    typealias Opener = @Sendable (_ pushHandler: @escaping @Sendable (RESPToken) -> Void) async throws(RedisError) -> RedisConnection
+
     let options: RedisTrackingOptions
-    private let client: RedisClient
+    private let open: Opener
+    private let backoff: RedisPoolConfiguration
     private let onInvalidation: @Sendable (RedisInvalidation) -> Void
     private let state = Mutex<(connection: RedisConnection?, closed: Bool)>((nil, false))
 
-    init(client: RedisClient, options: RedisTrackingOptions, onInvalidation: @escaping @Sendable (RedisInvalidation) -> Void) {
-        self.client = client
+    /// A session that opens connections with `open` and paces reconnects by `backoff`'s backoff.
+    init(
+        options: RedisTrackingOptions, backoff: RedisPoolConfiguration,
+        onInvalidation: @escaping @Sendable (RedisInvalidation) -> Void, open: @escaping Opener
+    ) {
         self.options = options
+        self.backoff = backoff
         self.onInvalidation = onInvalidation
+        self.open = open
     }
 
     func currentConnection() throws(RedisError) -> RedisConnection {
@@ -25,9 +34,9 @@ final class TrackingSession: Sendable {
 
     /// Connects and enables tracking; only then is the connection handed to readers.
     func connect() async throws(RedisError) {
-        let connection = try await client.openDedicatedConnection(pushHandler: { [onInvalidation] token in
+        let connection = try await open { [onInvalidation] token in
             if let invalidation = Self.invalidation(from: token) { onInvalidation(invalidation) }
-        })
+        }
         guard connection.protocolVersion == .resp3 else {
             await connection.close()
             throw RedisError(.connectionFailed, serverMessage: "client tracking needs a server that speaks RESP3")
@@ -46,30 +55,31 @@ final class TrackingSession: Sendable {
         if closed { await connection.close() }
     }
 
-    /// Watches the connection; on loss reports `.all(.disconnected)` and reconnects until closed.
+    /// Until closed: watches the connection, and on loss reports `.all(.disconnected)` and
+    /// reconnects with backoff. Without a connection (a first connect that failed), connects.
     func maintain() async {
         var failures = 0
-        while let connection = state.withLock({ $0.closed ? nil : $0.connection }) {
-            try? await connection.closeFuture.get()
-            let closed = state.withLock { state in
-                state.connection = nil
-                return state.closed
+        while let current = state.withLock({ $0.closed ? nil : Optional($0.connection) }) {
+            if let connection = current {
+                try? await connection.closeFuture.get()
+                let closed = state.withLock { state in
+                    state.connection = nil
+                    return state.closed
+                }
+                if closed { return }
+                onInvalidation(.all(.disconnected))
+                continue
             }
-            if closed { return }
-            onInvalidation(.all(.disconnected))
-            while !state.withLock({ $0.closed }) {
+            do {
+                try await connect()
+                failures = 0
+            } catch {
+                failures += 1
+                let delay = backoff.backoff(afterFailures: failures, jitter: .random(in: 0...1))
                 do {
-                    try await connect()
-                    failures = 0
-                    break
+                    try await Task.sleep(for: .nanoseconds(delay.nanoseconds))
                 } catch {
-                    failures += 1
-                    let delay = client.poolConfiguration.backoff(afterFailures: failures, jitter: .random(in: 0...1))
-                    do {
-                        try await Task.sleep(for: .nanoseconds(delay.nanoseconds))
-                    } catch {
-                        return
-                    }
+                    return
                 }
             }
         }
