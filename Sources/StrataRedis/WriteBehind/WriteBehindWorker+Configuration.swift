@@ -19,9 +19,9 @@ extension WriteBehindWorker {
         public var retryDelay: Duration
         /// The longest pause between deliveries of a failing entry.
         public var maximumRetryDelay: Duration
-        /// Entries pending this long for any consumer are taken over (`XAUTOCLAIM`): longer than
-        /// the slowest `apply`, or a slow worker's entries get applied twice (harmless with a
-        /// version guard, but wasted work).
+        /// Entries pending this long for any consumer are taken over (`XAUTOCLAIM`). A live
+        /// worker resets the idle time of everything it holds every third of this (including
+        /// entries being applied), so this is how long a crashed worker's entries wait.
         public var claimIdle: Duration
         /// How often this worker looks for entries to take over.
         public var claimInterval: Duration
@@ -85,10 +85,6 @@ extension WriteBehindWorker {
         }
 
         /// Rejects incoherent settings.
-        ///
-        /// A failing entry waits for its retry while pending on this worker; if that wait could
-        /// reach ``claimIdle``, another worker would take it over mid-retry. So the longest retry
-        /// pause must be shorter than `claimIdle`.
         func validate() throws(WriteBehindError) {
             func require(_ condition: Bool, _ message: String) throws(WriteBehindError) {
                 if !condition { throw WriteBehindError(.invalidConfiguration, message) }
@@ -97,7 +93,7 @@ extension WriteBehindWorker {
             try require(maximumDeliveries >= 1, "maximumDeliveries must be at least 1")
             try require(retryDelay >= .milliseconds(1), "retryDelay must be at least 1 ms")
             try require(maximumRetryDelay >= retryDelay, "maximumRetryDelay must not be below retryDelay")
-            try require(claimIdle > maximumRetryDelay, "claimIdle must exceed maximumRetryDelay")
+            try require(claimIdle >= .milliseconds(30), "claimIdle must be at least 30 ms")
             try require(claimInterval >= .milliseconds(1), "claimInterval must be at least 1 ms")
             try require(readCount >= 1, "readCount must be at least 1")
             try require(blockTime >= .milliseconds(1), "blockTime must be at least 1 ms")
@@ -109,7 +105,8 @@ extension WriteBehindWorker {
         func stateMachineConfiguration(partitions: Int) -> WriteBehindStateMachine.Configuration {
             WriteBehindStateMachine.Configuration(
                 partitions: partitions, maximumDeliveries: maximumDeliveries, retryDelay: retryDelay,
-                maximumRetryDelay: maximumRetryDelay, claimInterval: claimInterval, readCount: readCount,
+                maximumRetryDelay: maximumRetryDelay, claimInterval: claimInterval, heartbeatInterval: claimIdle / 3,
+                readCount: readCount,
                 maximumBlock: blockTime, maximumBlockWhileApplying: min(blockTime, .milliseconds(50)),
                 maximumBuffered: maximumBuffered,
                 maximumConcurrentApplies: maximumConcurrentApplies, acknowledgeBatch: 256, acknowledgeDelay: .milliseconds(10),

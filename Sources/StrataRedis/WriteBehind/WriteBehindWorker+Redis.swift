@@ -23,8 +23,28 @@ extension WriteBehindWorker {
         return 1
         """)
 
-    /// Ids per acknowledgement script call (Lua's `unpack` has a stack limit near 8000).
-    static let acknowledgeChunk = 500
+    /// KEYS: stream. ARGV: group, consumer, '1' for `JUSTID`, ids... Claims each id that is
+    /// still pending for this consumer, and only those: a heartbeat or a retry must never take
+    /// an entry back from a worker that took it over. Returns the ids claimed. Without `JUSTID`
+    /// each claim counts one more delivery.
+    static let claimOwnScript = RedisScript(
+        """
+        local claimed = {}
+        for i = 4, #ARGV do
+          if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2]) == 1 then
+            if ARGV[3] == '1' then
+              redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+            else
+              redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i])
+            end
+            claimed[#claimed + 1] = ARGV[i]
+          end
+        end
+        return claimed
+        """)
+
+    /// Ids per script call (Lua's `unpack` has a stack limit near 8000).
+    static let idsPerScript = 500
 
     func createGroups() async throws(RedisError) {
         for stream in streams.allStreams {
@@ -71,26 +91,31 @@ extension WriteBehindWorker {
         return (deliveries, page.nextStart)
     }
 
-    /// `XCLAIM` of entries this worker holds for a retry: counts one more delivery each. The
-    /// minimum idle time is the retry delay, which every such entry has exceeded; an entry
-    /// another worker took over since has a fresh idle time and is not returned.
-    func redeliver(partition: Int, ids: [String]) async throws(RedisError) -> Set<String> {
-        let entries = try await client.send(
-            XCLAIM(
-                streams.stream(partition: partition), group: streams.group, consumer: configuration.consumerName,
-                minimumIdle: configuration.retryDelay, ids: ids))
-        return Set(entries.map(\.id))
+    /// Claims `ids` again for this worker if they are still pending for it: `countingDelivery`
+    /// for a retry (one more delivery each), not for a heartbeat (`JUSTID`, only the idle time
+    /// resets). Returns the ids that were still this worker's.
+    func claimOwn(partition: Int, ids: [String], countingDelivery: Bool) async throws(RedisError) -> Set<String> {
+        var claimed = Set<String>()
+        for chunk in Self.chunks(ids) {
+            let arguments: [any RESPArgument & Sendable] =
+                [streams.group, configuration.consumerName, countingDelivery ? "0" : "1"] + chunk
+            claimed.formUnion(
+                try await client.run(
+                    Self.claimOwnScript, keys: [streams.stream(partition: partition)], arguments: arguments, as: [String].self))
+        }
+        return claimed
     }
 
     func acknowledge(partition: Int, ids: [String]) async throws(RedisError) {
-        let stream = streams.stream(partition: partition)
-        var start = ids.startIndex
-        while start < ids.endIndex {
-            let end = min(start + Self.acknowledgeChunk, ids.endIndex)
-            var arguments: [any RESPArgument & Sendable] = [streams.group]
-            arguments.append(contentsOf: ids[start..<end].map { $0 as any RESPArgument & Sendable })
-            try await client.run(Self.acknowledgeScript, keys: [stream], arguments: arguments)
-            start = end
+        for chunk in Self.chunks(ids) {
+            let arguments: [any RESPArgument & Sendable] = [streams.group] + chunk
+            try await client.run(Self.acknowledgeScript, keys: [streams.stream(partition: partition)], arguments: arguments)
+        }
+    }
+
+    private static func chunks(_ ids: [String]) -> [[any RESPArgument & Sendable]] {
+        stride(from: 0, to: ids.count, by: idsPerScript).map { start in
+            ids[start..<min(start + idsPerScript, ids.count)].map { $0 as any RESPArgument & Sendable }
         }
     }
 

@@ -18,6 +18,9 @@ struct WriteBehindStateMachine: Sendable {
         var retryDelay: Duration
         var maximumRetryDelay: Duration
         var claimInterval: Duration
+        /// How often held entries' idle times are reset, so no other worker takes them over
+        /// while this one is alive (a third of the claim idle time).
+        var heartbeatInterval: Duration
         var readCount: Int
         var maximumBlock: Duration
         /// The longest read block while applies run, so their completions are acknowledged soon.
@@ -67,8 +70,12 @@ struct WriteBehindStateMachine: Sendable {
         /// `XAUTOCLAIM` one page of a partition from `start`, then read the claimed entries'
         /// delivery counts.
         case claimAbandoned(partition: Int, start: String)
-        /// `XCLAIM` this worker's own failed entries again (counts one more delivery each).
+        /// `XCLAIM` this worker's own failed entries again, those still pending for it (counts
+        /// one more delivery each).
         case redeliver(partition: Int, ids: [String])
+        /// Reset the idle time of the entries this worker holds and still owns (`XCLAIM …
+        /// JUSTID`, which counts no delivery).
+        case heartbeat(partition: Int, ids: [String])
         /// Start `apply` for these entries (distinct keys) without waiting for them; each
         /// outcome comes back through ``applied(_:now:)``.
         case apply([WriteBehindEntry])
@@ -120,6 +127,8 @@ struct WriteBehindStateMachine: Sendable {
     private var acknowledgementsWaitingSince: Duration?
     private var deadLetters: [Int: [DeadLetter]] = [:]
     private var nextClaim: Duration
+    private var nextHeartbeat: Duration
+    private var heartbeatPartitions: [Int] = []
     private var claimCursors: [Int: String] = [:]
     private var nextSample: Duration = .zero
     private var ioPausedUntil: Duration?
@@ -132,6 +141,7 @@ struct WriteBehindStateMachine: Sendable {
     init(configuration: Configuration) {
         self.configuration = configuration
         self.nextClaim = .zero
+        self.nextHeartbeat = configuration.heartbeatInterval
     }
 
     /// Entries delivered to this worker and not yet acknowledged or moved aside.
@@ -164,6 +174,7 @@ struct WriteBehindStateMachine: Sendable {
             }
             return .finish
         }
+        if ioAllowed, let heartbeat = takeHeartbeat(now: now) { return heartbeat }
         if ioAllowed, let redeliver = takeDueRetries(now: now) { return redeliver }
         if canApply { return takeApplies() }
         if ioAllowed, !groupsReady { return .createGroups }
@@ -193,7 +204,7 @@ struct WriteBehindStateMachine: Sendable {
     private func nextTimer(now: Duration) -> Duration {
         var earliest = now + configuration.maximumBlock
         if let due = retries.map(\.due).min() { earliest = min(earliest, due) }
-        earliest = min(earliest, nextClaim, nextSample)
+        earliest = min(earliest, nextClaim, nextSample, nextHeartbeat)
         if let ioPausedUntil, ioPausedUntil > now { earliest = min(earliest, ioPausedUntil) }
         return max(earliest, now)
     }
@@ -211,6 +222,17 @@ struct WriteBehindStateMachine: Sendable {
         let ids = acknowledgements.removeValue(forKey: partition) ?? []
         if acknowledgements.values.allSatisfy(\.isEmpty) { acknowledgementsWaitingSince = nil }
         return .acknowledge(partition: partition, ids: ids)
+    }
+
+    private mutating func takeHeartbeat(now: Duration) -> Action? {
+        if heartbeatPartitions.isEmpty, now >= nextHeartbeat {
+            nextHeartbeat = now + configuration.heartbeatInterval
+            heartbeatPartitions = Set(held.keys.map(\.partition)).sorted()
+        }
+        guard !heartbeatPartitions.isEmpty else { return nil }
+        let partition = heartbeatPartitions.removeFirst()
+        let ids = held.keys.filter { $0.partition == partition }.map(\.id).sorted(by: StreamEntryID.precedes)
+        return ids.isEmpty ? nil : .heartbeat(partition: partition, ids: ids)
     }
 
     private mutating func takeDueRetries(now: Duration) -> Action? {
@@ -278,6 +300,17 @@ struct WriteBehindStateMachine: Sendable {
             } else {
                 releaseHead(of: key)
             }
+        }
+    }
+
+    /// A heartbeat found `owned` of the `requested` ids still pending for this worker. The
+    /// others were taken over (this worker stalled past the claim idle time) or settled by
+    /// another worker: forget them, except those being applied or redelivered right now, whose
+    /// outcome settles them.
+    mutating func heartbeatCompleted(partition: Int, requested: [String], owned: Set<String>) {
+        ioSucceeded()
+        for id in requested where !owned.contains(id) {
+            forget(EntryReference(partition: partition, id: id))
         }
     }
 
@@ -417,6 +450,32 @@ struct WriteBehindStateMachine: Sendable {
     private func key(ofHead id: String, partition: Int) -> String? {
         guard let key = held[EntryReference(partition: partition, id: id)], queues[key]?.first?.id == id else { return nil }
         return key
+    }
+
+    private mutating func forget(_ reference: EntryReference) {
+        guard let key = held[reference], var queue = queues[key],
+            let index = queue.firstIndex(where: { $0.id == reference.id })
+        else { return }
+        if index == 0 {
+            switch keyStates[key] {
+            case .applying, .redelivering:
+                return
+            case .waitingForRetry:
+                retries.removeAll { $0.key == key }
+                releaseHead(of: key)
+                return
+            case nil:
+                break
+            }
+        }
+        queue.remove(at: index)
+        held[reference] = nil
+        if queue.isEmpty {
+            queues[key] = nil
+            runnable.removeAll { $0 == key }
+        } else {
+            queues[key] = queue
+        }
     }
 
     private mutating func releaseHead(of key: String) {

@@ -127,12 +127,19 @@ public final class WriteBehindWorker: Service, Sendable {
                 }
             case .redeliver(let partition, let ids):
                 do {
-                    let returned = try await redeliver(partition: partition, ids: ids)
+                    let returned = try await claimOwn(partition: partition, ids: ids, countingDelivery: true)
                     metrics.retries.increment(by: returned.count)
                     machine.redelivered(partition: partition, requested: ids, returned: returned)
                 } catch {
                     log(error, doing: "redeliver failed entries")
                     machine.redeliverFailed(partition: partition, requested: ids, now: clock.now - start)
+                }
+            case .heartbeat(let partition, let ids):
+                do {
+                    let owned = try await claimOwn(partition: partition, ids: ids, countingDelivery: false)
+                    machine.heartbeatCompleted(partition: partition, requested: ids, owned: owned)
+                } catch {
+                    failed(error, doing: "refresh held entries", machine: &machine, now: clock.now - start)
                 }
             case .apply(let entries):
                 for entry in entries {

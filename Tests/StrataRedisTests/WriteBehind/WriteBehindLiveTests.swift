@@ -163,6 +163,38 @@ import Testing
         }
     }
 
+    @Test func aSlowApplyOnALiveWorkerIsNotTakenOver() async throws {
+        // Heartbeats keep a live worker's entries fresh: a second worker sweeping for idle
+        // entries never takes over one whose apply outlasts the claim idle time.
+        try await RedisServer.withServer(.init()) { server in
+            let client = try writeBehindClient(server)
+            let streams = try testStreams(partitions: 1)
+            let queue = try WriteBehindQueue(client: client, streams: streams)
+            let source = VersionedMemorySource()
+            let configuration = testWorkerConfiguration(claimIdle: .milliseconds(1500))
+            let started = Counter()
+            let slow = try WriteBehindWorker(client: client, streams: streams, configuration: configuration) { entry in
+                started.increment()
+                try await Task.sleep(for: .milliseconds(3500))
+                source.apply(entry)
+            }
+            let sweeperApplies = Counter()
+            let sweeper = try WriteBehindWorker(client: client, streams: streams, configuration: configuration) {
+                sweeperApplies.increment()
+                source.apply($0)
+            }
+            try await withRunningClient(client) {
+                let receipt = try await queue.enqueue(key: "k", payload: [1], version: 1)
+                try await withWorkers([slow]) {
+                    try await waitUntil { started.value == 1 }
+                    try await withWorkers([sweeper]) { try await waitUntilDrained(queue) }
+                }
+                #expect(sweeperApplies.value == 0)
+                #expect(source.attempts(of: receipt) == 1)
+            }
+        }
+    }
+
     @Test func metricsCountWhatHappenedAndGaugeTheBacklog() async throws {
         try await RedisServer.withServer(.init()) { server in
             let metrics = TestMetrics()

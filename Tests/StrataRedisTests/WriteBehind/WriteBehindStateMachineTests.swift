@@ -11,7 +11,7 @@ import Testing
     ) -> Machine.Configuration {
         Machine.Configuration(
             partitions: partitions, maximumDeliveries: maximumDeliveries, retryDelay: .milliseconds(100),
-            maximumRetryDelay: .milliseconds(350), claimInterval: .seconds(10), readCount: 50, maximumBlock: .seconds(2),
+            maximumRetryDelay: .milliseconds(350), claimInterval: .seconds(10), heartbeatInterval: .seconds(20), readCount: 50, maximumBlock: .seconds(2),
             maximumBlockWhileApplying: .milliseconds(50),
             maximumBuffered: maximumBuffered, maximumConcurrentApplies: concurrent, acknowledgeBatch: 256, acknowledgeDelay: .milliseconds(10),
             metricsInterval: .seconds(5), ioBackoff: .milliseconds(50), maximumIOBackoff: .milliseconds(400))
@@ -192,6 +192,32 @@ import Testing
         machine.redelivered(partition: 0, requested: ["1-0"], returned: [])
         #expect(machine.next(now: .milliseconds(100)) == .apply([a2]))
         #expect(machine.bufferedCount == 1)
+    }
+
+    @Test func heldEntriesAreRefreshedByHeartbeatsAndThoseTakenOverAreForgotten() {
+        var machine = Self.started()
+        let a1 = Self.entry("a", 1, id: "1-0"), b1 = Self.entry("b", 1, id: "2-0"), a2 = Self.entry("a", 2, id: "3-0")
+        machine.read([.entry(a1), .entry(b1), .entry(a2)])
+        #expect(machine.next(now: .zero) == .apply([a1, b1]))
+        #expect(machine.next(now: .seconds(20)) == .heartbeat(partition: 0, ids: ["1-0", "2-0", "3-0"]))
+        // Only a1 is still ours: b1 is being applied (its outcome settles it), a2 is forgotten.
+        machine.heartbeatCompleted(partition: 0, requested: ["1-0", "2-0", "3-0"], owned: ["1-0"])
+        #expect(machine.bufferedCount == 2)
+        machine.applied([.init(id: "1-0", key: "a", succeeded: true), .init(id: "2-0", key: "b", succeeded: true)], now: .seconds(20))
+        #expect(machine.next(now: .seconds(20)) == .acknowledge(partition: 0, ids: ["1-0", "2-0"]))
+        #expect(machine.bufferedCount == 0)
+    }
+
+    @Test func aRetryingEntryTakenOverReleasesItsKeyAtTheHeartbeat() {
+        var machine = Self.started(Self.configuration(partitions: 1))
+        let a1 = Self.entry("a", 1, id: "1-0"), a2 = Self.entry("a", 2, id: "2-0")
+        machine.read([.entry(a1), .entry(a2)])
+        #expect(machine.next(now: .seconds(19)) == .apply([a1]))
+        machine.applied([.init(id: "1-0", key: "a", succeeded: false)], now: .seconds(19))
+        machine.read([])
+        #expect(machine.next(now: .seconds(20)) == .heartbeat(partition: 0, ids: ["1-0", "2-0"]))
+        machine.heartbeatCompleted(partition: 0, requested: ["1-0", "2-0"], owned: ["2-0"])
+        #expect(machine.next(now: .seconds(20)) == .apply([a2]))
     }
 
     @Test func stopsReadingWhileTheBufferIsFull() {
