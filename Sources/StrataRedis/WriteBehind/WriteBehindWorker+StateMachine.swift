@@ -11,93 +11,13 @@
 /// that keeps failing is retried (redelivered through `XCLAIM`, which counts deliveries) until
 /// its delivery count reaches ``Configuration/maximumDeliveries``, then dead-lettered, which
 /// releases the key; so no key waits longer than the retry schedule of `maximumDeliveries`.
+///
+/// Ownership. Every entry this worker holds (queued, being applied, waiting for a retry) is
+/// claimed again with `JUSTID` every ``Configuration/heartbeatInterval``, which resets its idle
+/// time without counting a delivery, so other workers' `XAUTOCLAIM` sweeps take over only the
+/// entries of workers that stopped. An entry the heartbeat finds gone (this worker stalled and
+/// another took it over, or settled it) is forgotten unless its apply is running.
 struct WriteBehindStateMachine: Sendable {
-    struct Configuration: Sendable, Hashable {
-        var partitions: Int
-        var maximumDeliveries: Int
-        var retryDelay: Duration
-        var maximumRetryDelay: Duration
-        var claimInterval: Duration
-        /// How often held entries' idle times are reset, so no other worker takes them over
-        /// while this one is alive (a third of the claim idle time).
-        var heartbeatInterval: Duration
-        var readCount: Int
-        var maximumBlock: Duration
-        /// The longest read block while applies run, so their completions are acknowledged soon.
-        var maximumBlockWhileApplying: Duration
-        var maximumBuffered: Int
-        var maximumConcurrentApplies: Int
-        var acknowledgeBatch: Int
-        /// The longest an acknowledgement waits to join a batch while applies keep coming.
-        var acknowledgeDelay: Duration
-        var metricsInterval: Duration
-        var ioBackoff: Duration
-        var maximumIOBackoff: Duration
-    }
-
-    /// An entry to move to the dead-letter stream (acknowledged and deleted in the same script).
-    struct DeadLetter: Sendable, Hashable {
-        var id: String
-        var fields: [WriteBehindRawField]
-        var reason: WriteBehindDeadLetterReason
-        var deliveries: Int
-
-        init(_ entry: WriteBehindEntry, reason: WriteBehindDeadLetterReason) {
-            id = entry.id
-            fields = [
-                WriteBehindRawField(name: WriteBehindField.key, value: Array(entry.key.utf8)),
-                WriteBehindRawField(name: WriteBehindField.version, value: Array(String(entry.version).utf8)),
-                WriteBehindRawField(name: WriteBehindField.payload, value: entry.payload),
-            ]
-            self.reason = reason
-            deliveries = entry.deliveryCount
-        }
-
-        init(id: String, fields: [WriteBehindRawField], reason: WriteBehindDeadLetterReason, deliveries: Int) {
-            self.id = id
-            self.fields = fields
-            self.reason = reason
-            self.deliveries = deliveries
-        }
-    }
-
-    enum Action: Sendable, Hashable {
-        /// Create the consumer group on every partition (`XGROUP CREATE … 0 MKSTREAM`), which an
-        /// existing group survives.
-        case createGroups
-        /// `XREADGROUP … BLOCK block STREAMS <all> > …` with `COUNT count` per stream.
-        case read(count: Int, block: Duration)
-        /// `XAUTOCLAIM` one page of a partition from `start`, then read the claimed entries'
-        /// delivery counts.
-        case claimAbandoned(partition: Int, start: String)
-        /// `XCLAIM` this worker's own failed entries again, those still pending for it (counts
-        /// one more delivery each).
-        case redeliver(partition: Int, ids: [String])
-        /// Reset the idle time of the entries this worker holds and still owns (`XCLAIM …
-        /// JUSTID`, which counts no delivery).
-        case heartbeat(partition: Int, ids: [String])
-        /// Start `apply` for these entries (distinct keys) without waiting for them; each
-        /// outcome comes back through ``applied(_:now:)``.
-        case apply([WriteBehindEntry])
-        /// `XACK` and `XDEL` these ids.
-        case acknowledge(partition: Int, ids: [String])
-        /// Move these entries to the partition's dead-letter stream.
-        case deadLetter(partition: Int, [DeadLetter])
-        /// Read the backlog gauges (`XINFO GROUPS`).
-        case sampleBacklog
-        /// Nothing to do for this long, unless an apply completes first.
-        case wait(Duration)
-        /// Shutdown: everything completed was acknowledged; stop.
-        case finish
-    }
-
-    /// What happened to an applied entry.
-    struct ApplyResult: Sendable, Hashable {
-        var id: String
-        var key: String
-        var succeeded: Bool
-    }
-
     private enum KeyState: Hashable {
         case applying
         case waitingForRetry
@@ -109,17 +29,17 @@ struct WriteBehindStateMachine: Sendable {
         var key: String
     }
 
-    let configuration: Configuration
-    private var queues: [String: [WriteBehindEntry]] = [:]
-    private var keyStates: [String: KeyState] = [:]
-    private var runnable: [String] = []
-    private var applying = 0
     /// An entry by partition and id: ids are unique per stream only.
     private struct EntryReference: Hashable {
         var partition: Int
         var id: String
     }
 
+    let configuration: Configuration
+    private var queues: [String: [WriteBehindEntry]] = [:]
+    private var keyStates: [String: KeyState] = [:]
+    private var runnable: [String] = []
+    private var applying = 0
     /// Every entry delivered to this worker and not yet settled, with its key.
     private var held: [EntryReference: String] = [:]
     private var retries: [Retry] = []

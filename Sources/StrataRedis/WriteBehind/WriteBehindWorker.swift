@@ -23,14 +23,16 @@ import Synchronization
 ///   means the entry is delivered again: `apply` must ignore versions that are not newer than
 ///   the source's (see <doc:WriteBehind>).
 /// - **Order**: a key's entries are applied one at a time in queue order; entries of different
-///   keys run concurrently (up to ``Configuration/maximumConcurrentApplies``). Two workers can
-///   hold entries of the same partition, so across workers only the version guard orders
-///   effects.
+///   keys run concurrently (up to ``Configuration/maximumConcurrentApplies``), and a slow apply
+///   holds back only its own key. Two workers can hold entries of the same partition, so across
+///   workers only the version guard orders effects.
 /// - **Failures**: a failed entry holds back its own key only. It is delivered again after
 ///   ``Configuration/retryDelay`` (doubling), and after ``Configuration/maximumDeliveries``
 ///   deliveries it is moved to the partition's dead-letter stream and acknowledged.
-/// - **Crashed workers**: entries idle for ``Configuration/claimIdle`` on any consumer are taken
-///   over with `XAUTOCLAIM`; Redis's delivery count includes the crashed deliveries.
+/// - **Crashed workers**: a live worker resets the idle time of every entry it holds every
+///   third of ``Configuration/claimIdle`` (a heartbeat that counts no delivery); entries idle
+///   for `claimIdle` therefore belong to a worker that stopped, and are taken over with
+///   `XAUTOCLAIM`. Redis's delivery count includes the deliveries to the crashed worker.
 /// - **Redis down or restarting**: reads, claims and acknowledgements pause with a doubling
 ///   backoff (up to 2 s) and resume; completed applies are acknowledged when Redis is back.
 /// - **Shutdown**: on graceful shutdown the worker stops reading, applies what it already holds,
@@ -39,7 +41,8 @@ import Synchronization
 public final class WriteBehindWorker: Service, Sendable {
     /// Writes one entry to the source of truth. Must be idempotent by version: apply only when
     /// the stored version of `entry.key` is older than `entry.version`, and return normally
-    /// (not throw) when it is not. Throwing means "try again later".
+    /// (not throw) when it is not. Throwing means "try again later". Should honour task
+    /// cancellation: a cancelled worker's ``run()`` waits for its running applies.
     public typealias Apply = @Sendable (WriteBehindEntry) async throws -> Void
 
     /// The streams this worker consumes.
