@@ -1,6 +1,6 @@
 public import Strata
 
-/// Write-behind on top of a ``Strata/StrataCache``: the cache is updated at once and the write
+/// Write-behind on top of a `StrataCache`: the cache is updated at once and the write
 /// is queued for a ``WriteBehindWorker`` to apply to the source of truth.
 ///
 /// ```swift
@@ -9,12 +9,12 @@ public import Strata
 /// ```
 ///
 /// Order of the two steps: the write is queued first, then the cache is written with the
-/// version (``Strata/StrataCache/write(_:for:version:options:)``, a compare-and-set that never
+/// version (`StrataCache.write(_:for:version:options:)`, a compare-and-set that never
 /// lets an older version replace a newer one). So a write the cache shows is always on its way
 /// to the source: if queueing fails (Redis down, back-pressure), the call throws and the cache
 /// is untouched.
 ///
-/// The queue key is the cache key's ``Strata/CacheKey/storageKey`` and the payload is the value
+/// The queue key is the cache key's `CacheKey.storageKey` and the payload is the value
 /// encoded with the key's namespace codec; a worker decodes it with
 /// ``WriteBehindEntry/value(using:)``.
 ///
@@ -46,7 +46,7 @@ public struct WriteBehindCache: Sendable {
     /// Queues `value` as `version` of `key`'s record, then writes it to the cache.
     ///
     /// - Throws: ``WriteBehindError`` (`.encodingFailed`, `.backPressure`, `.redisUnavailable`)
-    ///   before anything changed; after the write was queued, a ``Strata/CacheError`` for
+    ///   before anything changed; after the write was queued, a `CacheError` for
     ///   invalid `options` (the write is still queued and will be applied; the key is
     ///   invalidated so no older copy survives in the cache).
     @discardableResult

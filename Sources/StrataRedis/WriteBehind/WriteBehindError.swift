@@ -29,7 +29,7 @@ public struct WriteBehindError: Error, Sendable, CustomStringConvertible, Custom
     public let code: Code
     /// A human-readable explanation without keys, payloads or versions.
     public let message: String
-    /// The error that caused this one, if any (for example a ``Redis/RedisError``).
+    /// The error that caused this one, if any (for example a `RedisError`).
     public let underlying: (any Error)?
 
     /// Creates an error.
