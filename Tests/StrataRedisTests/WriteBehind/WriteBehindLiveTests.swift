@@ -171,11 +171,11 @@ import Testing
             let streams = try testStreams(partitions: 1)
             let queue = try WriteBehindQueue(client: client, streams: streams)
             let source = VersionedMemorySource()
-            let configuration = testWorkerConfiguration(claimIdle: .milliseconds(1500))
+            let configuration = testWorkerConfiguration(claimIdle: .seconds(2))
             let started = Counter()
             let slow = try WriteBehindWorker(client: client, streams: streams, configuration: configuration) { entry in
                 started.increment()
-                try await Task.sleep(for: .milliseconds(3500))
+                try await Task.sleep(for: .seconds(4))
                 source.apply(entry)
             }
             let sweeperApplies = Counter()

@@ -15,7 +15,7 @@ import Testing
     /// of order or repeated is the queue's fault.
     static func produce(
         _ queue: WriteBehindQueue, operations: Int, producers: Int, keys: Int, progress: Counter,
-        retries: Counter? = nil
+        retries: Counter? = nil, pause: (at: Int, until: Counter)? = nil
     ) async throws -> [String: [Int64]] {
         try await withThrowingTaskGroup(of: [String: [Int64]].self) { group in
             for producer in 0..<producers {
@@ -32,6 +32,9 @@ import Testing
                         try await enqueue(queue, key: name, version: version, retries: retries)
                         acknowledged[name, default: []].append(version)
                         progress.increment()
+                        if let pause, progress.value >= pause.at {
+                            try await waitUntil(.seconds(60)) { pause.until.value > 0 }
+                        }
                     }
                     return acknowledged
                 }
@@ -121,6 +124,7 @@ import Testing
             }
             let progress = Counter()
             let retries = Counter()
+            let killed = Counter()
             let operations = 4_000
             try await withRunningClient(client) {
                 let acknowledged = try await withThrowingTaskGroup(of: Void.self) { group in
@@ -128,11 +132,14 @@ import Testing
                     group.addTask {
                         try await waitUntil(.seconds(120)) { progress.value >= operations / 3 }
                         await server.kill()
+                        // The producers resume into a dead server and retry until it is back.
+                        killed.increment()
                         try await server.restart()
                     }
                     defer { group.cancelAll() }
                     let acknowledged = try await Self.produce(
-                        queue, operations: operations, producers: 4, keys: 100, progress: progress, retries: retries)
+                        queue, operations: operations, producers: 4, keys: 100, progress: progress, retries: retries,
+                        pause: (operations / 3, killed))
                     try await group.next()  // the restart finished
                     try await waitUntilDrained(queue, limit: .seconds(120))
                     return acknowledged
