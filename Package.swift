@@ -68,6 +68,8 @@ let package = Package(
                 "RESP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -157,8 +159,9 @@ let package = Package(
         .testTarget(
             name: "StrataRedisTests",
             dependencies: [
-                "Strata", "StrataRedis", "Redis", "RedisServerHarness",
+                "Strata", "StrataRedis", "StrataDemo", "Redis", "RedisServerHarness",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSwift6
         ),

@@ -6,7 +6,10 @@ struct StrataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Production caching on Redis: benchmarks and tools.",
-        subcommands: [DemoCommand.self, CheckCommand.self, DoctorCommand.self, WarmCommand.self, StatsCommand.self, BenchCommand.self]
+        subcommands: [
+            DemoCommand.self, CheckCommand.self, DoctorCommand.self, WarmCommand.self, StatsCommand.self, BenchCommand.self,
+            WriteBehindWorkerCommand.self,
+        ]
     )
 }
 
