@@ -153,11 +153,11 @@ struct TestApp {
 
         router.post("/products/{id}") { request, _ -> Response in
             calls.record("update")
+            if request.uri.queryParameters["fail"] != nil { return Response(status: .conflict) }
             var headers = HTTPFields()
             if let location = request.uri.queryParameters["location"] { headers[.location] = String(location) }
             return Response(status: .noContent, headers: headers)
         }
-        router.post("/products/{id}/fail") { _, _ -> Response in Response(status: .conflict) }
 
         // Private routes: never cached by Strata, always `private, no-store` for the edge.
         for path: RouterPath in ["/account", "/account/{section}", "/me/**", "/users/{id}/settings"] {
