@@ -151,6 +151,13 @@ struct TestApp {
             Self.text("page \(request.uri.path)", [:], calls, "pages")
         }
 
+        let flash = ResponseCachePolicy(maxAge: .seconds(1), staleIfError: .seconds(600), tags: ["flash"])
+        try router.cached(responses, policy: flash).get("/flash/{id}") { _, context -> Response in
+            let call = calls.record("flash")
+            if switches.failing { return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "down"))) }
+            return Self.text("flash \(context.parameters.get("id") ?? "") call=\(call)", [:], calls, "flash-body")
+        }
+
         router.post("/products/{id}") { request, _ -> Response in
             calls.record("update")
             if request.uri.queryParameters["fail"] != nil { return Response(status: .conflict) }
@@ -178,10 +185,33 @@ struct TestApp {
         return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    func application(port: Int = 0) throws -> some ApplicationProtocol {
+    func application(port: Int = 0, onServerRunning: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
         Application(
             router: try router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            services: [strata, responses], logger: Logger(label: "test"))
+            services: [strata, responses], onServerRunning: { _ in await onServerRunning() }, logger: Self.quietLogger)
+    }
+
+    /// Hummingbird logs expected shutdown noise at error level; tests assert, they do not read logs.
+    static let quietLogger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// Runs the application on `127.0.0.1:port` (not through the test framework, which binds
+    /// `localhost`), calls `body` once it listens, then shuts it down.
+    func serve<T: Sendable>(port: Int, _ body: @Sendable () async throws -> T) async throws -> T {
+        let (started, signal) = AsyncStream.makeStream(of: Void.self)
+        let application = try application(port: port, onServerRunning: { signal.yield() })
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await application.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            for await _ in started { break }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 
     /// Runs `body` against the app through the router test framework (services running).

@@ -113,7 +113,9 @@ struct EdgeHTTPClient: Sendable {
             }
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
         let defaultPort = endpoint.usesTLS ? 443 : 80
-        head.headers.add(name: "Host", value: endpoint.port == defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
+        if !headers.contains(where: { $0.0.lowercased() == "host" }) {
+            head.headers.add(name: "Host", value: endpoint.port == defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
+        }
         head.headers.add(name: "Connection", value: "close")
         head.headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
         for (name, value) in headers { head.headers.add(name: name, value: value) }
