@@ -102,6 +102,20 @@ final class RecordingPurger: EdgePurger {
         }
     }
 
+    @Test(.timeLimit(.minutes(1))) func aFillThatStartedBeforeAnInvalidationIsServedButNotStored() async throws {
+        let app = try TestApp()
+        try await app.test { client in
+            async let slow = client.get("/slow")
+            #expect(await eventually { app.calls["slow-started"] == 1 })
+            await app.responses.invalidate(tags: ["anything"])
+            app.gate.open()
+            let response = try await slow
+            #expect(response.text == "for anonymous")
+            #expect(response["Cache-Status"] == "strata; fwd=miss; detail=invalidated-while-loading")
+            #expect(try await client.get("/slow")["Cache-Status"] == "strata; fwd=miss; stored")
+        }
+    }
+
     @Test func edgePurgesAreRetriedAndFinalFailuresAreCounted() async throws {
         let metrics = TestMetrics()
         let flaky = RecordingPurger(name: "flaky", failures: 2)

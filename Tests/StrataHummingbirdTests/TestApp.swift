@@ -40,6 +40,31 @@ final class Calls: Sendable {
     subscript(_ name: String) -> Int { counts.withLock { $0[name, default: 0] } }
 }
 
+/// Holds handlers until a test opens it.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resume = state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resume { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
 /// Switches a test flips to change what handlers do.
 final class Switches: Sendable {
     private let state = Mutex<(failing: Bool, throwing: Bool)>((false, false))
@@ -64,6 +89,7 @@ struct TestApp {
     let responses: ResponseCache
     let calls = Calls()
     let switches = Switches()
+    let gate = Gate()
 
     /// Request headers the product handler echoes into its body (poisoning probes).
     static let echoedHeaders = ResponseCache.Configuration.defaultStrippedRequestHeaders
@@ -133,6 +159,14 @@ struct TestApp {
         try router.cached(responses, policy: sharedPolicy).get("/shared") { request, _ in
             let isPublic = request.uri.queryParameters["public"] != nil
             return Self.text("shared", isPublic ? ["Cache-Control": "public"] : [:], calls, "shared")
+        }
+
+        let gate = gate
+        try router.cached(responses, policy: sharedPolicy).get("/slow") { request, _ in
+            calls.record("slow-started")
+            await gate.wait()
+            let user = request.headers[.authorization] ?? "anonymous"
+            return Self.text("for \(user)", user == "anonymous" ? ["Cache-Control": "public"] : [:], calls, "slow")
         }
 
         var smallPolicy = ResponseCachePolicy(maxAge: .seconds(60))
