@@ -21,6 +21,7 @@ public struct ResponseCacheError: Error, Sendable, CustomStringConvertible, Cust
         /// A background purge could not be queued.
         public static let purgeQueueFull = Code(.purgeQueueFull)
 
+        /// The code's name.
         public var description: String { base.rawValue }
     }
 
@@ -38,8 +39,10 @@ public struct ResponseCacheError: Error, Sendable, CustomStringConvertible, Cust
         self.underlying = underlying
     }
 
+    /// The code and the message (never keys, tags or URLs).
     public var description: String { "ResponseCacheError(\(code)): \(message)" }
 
+    /// The description plus the underlying error.
     public var debugDescription: String {
         underlying.map { "\(description) (underlying: \(String(reflecting: $0)))" } ?? description
     }

@@ -18,7 +18,7 @@ extension ResponseCache {
         public var namespace: String
         /// Bump when ``CachedResponse``'s meaning changes, so old entries are never read.
         public var namespaceVersion: Int
-        /// The clock of the ``StrataCache`` (ages and stale windows are computed with it).
+        /// The clock of the `StrataCache` (ages and stale windows are computed with it).
         public var clock: any CacheClock
         /// Header styles in which responses announce their tags to the edge.
         public var surrogateKeyStyles: [SurrogateKeyStyle]

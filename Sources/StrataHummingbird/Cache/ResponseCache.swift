@@ -15,7 +15,7 @@ import Synchronization
 /// ```
 ///
 /// One instance per application, run as a swift-service-lifecycle `Service` next to the
-/// ``StrataCache``: its ``run()`` sends the edge purges that unsafe requests trigger, so a `POST`
+/// `StrataCache`: its ``run()`` sends the edge purges that unsafe requests trigger, so a `POST`
 /// never waits for the CDN. Everything else works without it (purges are then sent inline).
 ///
 /// Failure behaviour: Strata's tiers degrade as Strata does (Redis down → in-process tier and

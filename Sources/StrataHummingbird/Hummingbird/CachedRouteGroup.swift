@@ -3,7 +3,7 @@ import Synchronization
 
 /// A group of routes whose `GET`/`HEAD` responses are cached per a ``ResponseCachePolicy``.
 ///
-/// Created with ``Hummingbird/RouterMethods/cached(_:policy:_:)``; add routes to it like to any
+/// Created with `RouterMethods.cached(_:policy:_:)`; add routes to it like to any
 /// router group. Middleware added to the group runs *inside* the cache (on misses and refreshes
 /// only); middleware added to the router before it runs on every request. Unsafe methods on the
 /// group's routes pass through and, when they succeed, invalidate their URI.

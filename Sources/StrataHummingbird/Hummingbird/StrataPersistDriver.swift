@@ -18,7 +18,7 @@ import RESP
 ///
 /// Values are JSON under `<keyPrefix><key>`; expiries are Redis TTLs (`PX`). `create` is
 /// `SET … NX` (atomic across instances); `set` without `expires` keeps an existing TTL
-/// (`KEEPTTL`). Every call has its own deadline; Redis errors are thrown as ``RedisError``.
+/// (`KEEPTTL`). Every call has its own deadline; Redis errors are thrown as `RedisError`.
 public struct StrataPersistDriver: PersistDriver {
     /// The running client.
     public let client: RedisClient

@@ -63,9 +63,9 @@ public struct ResponseCachePolicy: Sendable {
     /// whole freshness. Keep it short when several instances serve the route: invalidation
     /// removes the entry from Redis and from the invalidating instance only.
     public var memoryFreshFor: Duration?
-    /// XFetch early refresh (`nil` turns it off), as in ``CacheEntryOptions/EarlyRefresh/beta``.
+    /// XFetch early refresh (`nil` turns it off), as in `CacheEntryOptions.EarlyRefresh/beta`.
     public var earlyRefreshBeta: Double?
-    /// Loader (handler) timeouts, as in ``CacheEntryOptions/LoaderTimeouts``.
+    /// Loader (handler) timeouts, as in `CacheEntryOptions.LoaderTimeouts`.
     public var handlerTimeouts: CacheEntryOptions.LoaderTimeouts
     /// After serving stale because the handler failed, how long the stale response counts as fresh.
     public var failSafeThrottle: Duration

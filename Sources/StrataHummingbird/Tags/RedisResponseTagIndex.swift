@@ -8,7 +8,7 @@ import Strata
 /// extend the set's expiry to cover the entry's lifetime (sets never outlive their longest
 /// entry by more than that). Draining runs `SMEMBERS` and `UNLINK` in one script, so a member
 /// added concurrently is never lost. Works with a standalone or Sentinel-managed Redis
-/// (``RedisClient``); every call has its own deadline.
+/// (`RedisClient`); every call has its own deadline.
 public struct RedisResponseTagIndex: ResponseTagIndex {
     /// The client that reaches Redis (it must be running).
     public let client: RedisClient
