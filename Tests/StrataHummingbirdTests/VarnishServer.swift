@@ -111,14 +111,10 @@ final class VarnishServer: Sendable {
     /// Runs `body` with Varnish on `port` in front of `backendPort`; always stops it.
     static func withServer<T: Sendable>(port: Int, backendPort: Int, _ body: (VarnishServer) async throws -> T) async throws -> T {
         let server = try await start(port: port, backendPort: backendPort)
-        do {
-            let result = try await body(server)
-            await server.stop()
-            return result
-        } catch {
-            await server.stop()
-            throw error
-        }
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body(server)) } catch { outcome = .failure(error) }
+        await server.stop()
+        return try outcome.get()
     }
 }
 
