@@ -11,6 +11,10 @@ strata_missing_packages() {
     command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+    # The edge tests run a real Varnish with vmod xkey (StrataHummingbird).
+    command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
+    [ -f /usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so ] \
+        || ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing+=(varnish-modules)
     # The CZlib and CSQLite system-library targets compile against these headers.
     [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
