@@ -64,6 +64,7 @@ import Testing
         let purger = VarnishXkeyPurger(endpoint: EdgeEndpoint(host: "127.0.0.1", port: port), timeout: .seconds(2))
         let started = ContinuousClock.now
         await #expect(throws: (any Error).self) { try await purger.purge(tags: ["a"]) }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // A 2 s deadline against "forever": the bound is loose for a loaded 2-core box.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 }

@@ -32,7 +32,8 @@ func uniquePrefix(_ name: String = #function) -> String {
     @Test func recordingAddsToEverySetWithAnExpiryAndDrainingEmptiesItAtomically() async throws {
         let prefix = uniquePrefix()
         try await withRedis { client in
-            let index = RedisResponseTagIndex(client: client, keyPrefix: "\(prefix):", maximumMembersPerTag: 2)
+            let index = RedisResponseTagIndex(
+                client: client, keyPrefix: "\(prefix):", maximumMembersPerTag: 2, operationTimeout: .seconds(10))
             #expect(try await index.record(member: "GET\n/a", tags: ["t1", "t2"], lifetime: .seconds(30)))
             #expect(try await index.record(member: "GET\n/b", tags: ["t1"], lifetime: .seconds(90)))
             let ttl = try await client.rawValue(["PTTL", index.key(for: "t1")])

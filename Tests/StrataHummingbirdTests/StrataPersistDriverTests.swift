@@ -14,7 +14,7 @@ import Testing
     @Test func createSetGetRemoveWithExpiries() async throws {
         let prefix = uniquePrefix() + ":"
         try await withRedis { client in
-            let persist = StrataPersistDriver(client: client, keyPrefix: prefix)
+            let persist = StrataPersistDriver(client: client, keyPrefix: prefix, operationTimeout: .seconds(10))
             try await persist.create(key: "s1", value: Session(user: "alice", visits: 1), expires: .seconds(60))
             await #expect(throws: PersistError.duplicate) {
                 try await persist.create(key: "s1", value: Session(user: "mallory", visits: 0), expires: nil)

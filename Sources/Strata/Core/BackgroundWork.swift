@@ -11,6 +11,9 @@ final class BackgroundWork: Sendable {
     private struct State {
         var continuation: AsyncStream<Job>.Continuation?
         var pending = 0
+        /// Set by `stop()`, even before `run()` started (a graceful shutdown that came first), so a
+        /// later `run()` returns at once instead of serving forever.
+        var stopped = false
     }
 
     private let state = Mutex(State())
@@ -38,7 +41,7 @@ final class BackgroundWork: Sendable {
     func run() async {
         let (stream, continuation) = AsyncStream.makeStream(of: Job.self)
         let accepted = state.withLock { state -> Bool in
-            guard state.continuation == nil else { return false }
+            guard state.continuation == nil, !state.stopped else { return false }
             state.continuation = continuation
             return true
         }
@@ -60,7 +63,10 @@ final class BackgroundWork: Sendable {
     /// Stops accepting work; jobs already queued still run.
     func stop() {
         let continuation = state.withLock { state -> AsyncStream<Job>.Continuation? in
-            defer { state.continuation = nil }
+            defer {
+                state.continuation = nil
+                state.stopped = true
+            }
             return state.continuation
         }
         continuation?.finish()

@@ -195,3 +195,14 @@ import Testing
         await #expect(throws: CacheError.self) { try await cache.value(for: key, options: options) { "never" } }
     }
 }
+
+@Suite struct LifecycleTests {
+    @Test(.timeLimit(.minutes(1))) func aShutdownBeforeRunStartsMakesRunReturnAtOnce() async throws {
+        let cache = try StrataCache(configuration: .init(clock: ManualCacheClock()))
+        cache.background.stop()
+        try await cache.run()
+        let key = try makeNamespace().key("after")
+        let value = try await cache.value(for: key) { "inline" }
+        #expect(value == "inline")
+    }
+}
