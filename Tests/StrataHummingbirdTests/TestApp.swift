@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Strata
 @testable import StrataHummingbird
@@ -28,6 +29,18 @@ final class RecordingTier: DistributedCacheTier {
                 bytes.count >= needle.count && (0...(bytes.count - needle.count)).contains { Array(bytes[$0..<$0 + needle.count]) == needle }
             }
         }
+    }
+}
+
+/// Runs a `StrataCache` so that a graceful shutdown that arrives before its `run()` has started
+/// still ends it. `StrataCache.run()` stops its background loop from a graceful-shutdown handler;
+/// when the shutdown came first (a quick test on a loaded machine), that handler runs before the
+/// loop exists and the loop then never ends. Cancellation always reaches the loop.
+struct ShutdownSafeCacheService: Service {
+    let cache: StrataCache
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await cache.run() }
     }
 }
 
@@ -222,7 +235,8 @@ struct TestApp {
     func application(port: Int = 0, onServerRunning: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
         Application(
             router: try router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            services: [strata, responses], onServerRunning: { _ in await onServerRunning() }, logger: Self.quietLogger)
+            services: [ShutdownSafeCacheService(cache: strata), responses], onServerRunning: { _ in await onServerRunning() },
+            logger: Self.quietLogger)
     }
 
     /// Hummingbird logs expected shutdown noise at error level; tests assert, they do not read logs.

@@ -5,9 +5,12 @@ import RedisServerHarness
 /// A real `varnishd` (Debian's `varnish` + `varnish-modules`) started for one test, in front of
 /// an application on loopback, with the repository's `edge.vcl`.
 ///
-/// Foreground process (`-F`) spawned through `setpriv --pdeathsig KILL` when available, so a
-/// crashed test run takes it along; its own `-n` work directory (readable by the `varnish`
-/// user); stopped by pid. A start that fails throws with the varnish log instead of hanging.
+/// Foreground process (`-F`) with its own `-n` work directory (readable by the `varnish` user),
+/// stopped by pid. A start that fails throws with the varnish log instead of hanging.
+///
+/// A crashed test run cannot take Varnish along (`setpriv --pdeathsig` is cleared when varnishd
+/// drops privileges), so each start first stops the instances of test processes that no longer
+/// exist: the work directory names the test's pid and holds varnishd's pid file.
 final class VarnishServer: Sendable {
     struct StartFailure: Error, CustomStringConvertible {
         var description: String
@@ -49,6 +52,7 @@ final class VarnishServer: Sendable {
         port: Int? = nil, backendPort: Int, vcl: String? = nil, timeout: Duration = .seconds(30)
     ) async throws -> VarnishServer {
         let varnishd = try executable()
+        removeOrphans()
         let port = try port ?? RedisServer.freePort()
         let adminPort = try RedisServer.freePort()
         let directory = NSTemporaryDirectory() + "strata-varnish-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -60,7 +64,7 @@ final class VarnishServer: Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/varnishd.log"))
 
         var arguments = [
-            varnishd, "-F", "-n", "\(directory)/n", "-a", "127.0.0.1:\(port)", "-T", "127.0.0.1:\(adminPort)", "-f", vclPath,
+            varnishd, "-F", "-P", "\(directory)/varnishd.pid", "-n", "\(directory)/n", "-a", "127.0.0.1:\(port)", "-T", "127.0.0.1:\(adminPort)", "-f", vclPath,
             "-s", "malloc,32m", "-p", "ban_lurker_sleep=0.1", "-p", "thread_pools=1", "-p", "thread_pool_min=10",
             "-p", "thread_pool_max=200", "-p", "backend_local_error_holddown=0", "-p", "backend_remote_error_holddown=0",
         ]
@@ -107,6 +111,25 @@ final class VarnishServer: Sendable {
     }
 
     private func removeDirectory() { try? FileManager.default.removeItem(atPath: workDirectory) }
+
+    /// Stops (by the pid in its pid file) every Varnish whose test process is gone, and removes
+    /// its directory. A pid is only signalled when its command line names that directory.
+    static func removeOrphans() {
+        let temporary = NSTemporaryDirectory()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: temporary) else { return }
+        for name in names where name.hasPrefix("strata-varnish-") {
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, let owner = Int32(parts[2]), owner != getpid(), kill(owner, 0) != 0, errno == ESRCH else { continue }
+            let directory = temporary + name
+            if let text = try? String(contentsOfFile: "\(directory)/varnishd.pid", encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                let commandLine = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), commandLine.contains(directory)
+            {
+                kill(pid, SIGKILL)
+            }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
 
     /// Runs `body` with Varnish on `port` in front of `backendPort`; always stops it.
     static func withServer<T: Sendable>(port: Int, backendPort: Int, _ body: (VarnishServer) async throws -> T) async throws -> T {

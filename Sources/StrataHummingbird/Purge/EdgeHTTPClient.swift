@@ -81,7 +81,8 @@ struct EdgeHTTPClient: Sendable {
     ) async throws -> Response {
         try await withThrowingTaskGroup(of: Response?.self) { tasks in
             tasks.addTask {
-                try await exchange(method: method, endpoint: endpoint, path: path ?? endpoint.path, headers: headers, body: body)
+                try await exchange(
+                    method: method, endpoint: endpoint, path: path ?? endpoint.path, headers: headers, body: body, timeout: timeout)
             }
             tasks.addTask {
                 try await Task.sleep(for: timeout)
@@ -95,12 +96,17 @@ struct EdgeHTTPClient: Sendable {
         }
     }
 
+    /// Connects (bounded by `timeout` too: a connect that hangs would otherwise keep the deadline
+    /// task group waiting) and exchanges one request; cancellation ends the read.
     private func exchange(
-        method: String, endpoint: EdgeEndpoint, path: String, headers: [(String, String)], body: ByteBuffer?
+        method: String, endpoint: EdgeEndpoint, path: String, headers: [(String, String)], body: ByteBuffer?, timeout: Duration
     ) async throws -> Response {
+        let connectTimeout = TimeAmount.nanoseconds(
+            Int64(clamping: timeout.components.seconds) &* 1_000_000_000 &+ timeout.components.attoseconds / 1_000_000_000)
         let tlsContext = endpoint.usesTLS ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout)
             .connect(host: endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tlsContext {
