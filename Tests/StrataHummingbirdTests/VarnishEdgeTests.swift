@@ -27,7 +27,7 @@ import Testing
     }
 
     func get(_ varnish: VarnishServer, _ path: String, _ headers: [(String, String)] = []) async throws -> EdgeHTTPClient.Response {
-        try await EdgeHTTPClient().send(method: "GET", endpoint: varnish.endpoint, path: path, headers: headers, timeout: .seconds(10))
+        try await EdgeHTTPClient().send(method: "GET", endpoint: varnish.endpoint, path: path, headers: headers, timeout: .seconds(30))
     }
 
     @Test(.timeLimit(.minutes(1))) func aMissThenAHitWithAgeAtTheEdge() async throws {
