@@ -16,16 +16,22 @@ enum DemoScenarios {
         return options
     }
 
+    /// The comparison most scenarios make: naive cache-aside with a 60 s TTL against Strata's
+    /// production options with a 5,000-entry in-process tier per instance.
+    static var naiveAndProduction: [DemoEnvironment.Setup] {
+        [
+            .naive(timeToLive: .seconds(60)),
+            .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
+        ]
+    }
+
     static func steadyState(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
         let spec = WorkloadSpec(
             usersPerInstance: configuration.quick ? 8 : 16, requestsPerUserPerSecond: 40,
             duration: configuration.duration(full: .seconds(15), quick: .seconds(2)), writeShare: 0,
             keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
-        let setups: [DemoEnvironment.Setup] = [
-            .naive(timeToLive: .seconds(60)),
-            .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
-        ]
+        let setups = naiveAndProduction
         let warmUp = configuration.duration(full: .seconds(10), quick: .milliseconds(1500))
         var rows: [ScenarioRow] = []
         for setup in setups {
@@ -105,10 +111,7 @@ enum DemoScenarios {
         let spec = WorkloadSpec(
             usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
             keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
-        let setups: [DemoEnvironment.Setup] = [
-            .naive(timeToLive: .seconds(60)),
-            .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
-        ]
+        let setups = naiveAndProduction
         var rows: [ScenarioRow] = []
         for setup in setups {
             let run = try await run(setup, spec: spec, in: environment, scenario: "Redis outage", progress: progress, warmUp: configuration.duration(full: .seconds(2), quick: .seconds(1))) {
@@ -134,10 +137,7 @@ enum DemoScenarios {
         let spec = WorkloadSpec(
             usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
             keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
-        let setups: [DemoEnvironment.Setup] = [
-            .naive(timeToLive: .seconds(60)),
-            .strata(label: "strata", options: productionOptions(), memoryEntries: 5_000),
-        ]
+        let setups = naiveAndProduction
         var rows: [ScenarioRow] = []
         for setup in setups {
             let run = try await run(setup, spec: spec, in: environment, scenario: "cold start", progress: progress, warmUp: warmUp, bucket: .milliseconds(500)) {
