@@ -35,9 +35,11 @@ public struct ScenarioRow: Codable, Sendable {
     public var requests: Int
     /// Requests that failed.
     public var errors: Int
-    /// Latency percentiles in milliseconds.
+    /// Median request latency in milliseconds.
     public var p50Milliseconds: Double
+    /// 99th-percentile request latency in milliseconds.
     public var p99Milliseconds: Double
+    /// Slowest request in milliseconds.
     public var maxMilliseconds: Double
     /// Queries that reached the source of truth.
     public var sourceQueries: Int
