@@ -25,16 +25,21 @@ enum DemoScenarios {
         ]
     }
 
+    /// Zipf-distributed reads over the whole catalogue at 40 requests per second per user.
+    static func catalogueReads(_ configuration: DemoConfiguration, usersPerInstance: Int, duration: Duration) -> WorkloadSpec {
+        WorkloadSpec(
+            usersPerInstance: usersPerInstance, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
+            keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
+    }
+
     static func steadyState(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
-        let spec = WorkloadSpec(
-            usersPerInstance: configuration.quick ? 8 : 16, requestsPerUserPerSecond: 40,
-            duration: configuration.duration(full: .seconds(15), quick: .seconds(2)), writeShare: 0,
-            keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
-        let setups = naiveAndProduction
+        let spec = catalogueReads(
+            configuration, usersPerInstance: configuration.quick ? 8 : 16,
+            duration: configuration.duration(full: .seconds(15), quick: .seconds(2)))
         let warmUp = configuration.duration(full: .seconds(10), quick: .milliseconds(1500))
         var rows: [ScenarioRow] = []
-        for setup in setups {
+        for setup in naiveAndProduction {
             let run = try await run(setup, spec: spec, in: environment, scenario: "steady state", progress: progress, warmUp: warmUp)
             rows.append(ScenarioRow(setup: setup, run: run))
         }
@@ -108,12 +113,9 @@ enum DemoScenarios {
         let duration = configuration.duration(full: .seconds(12), quick: .seconds(3))
         let outageStart = configuration.duration(full: .seconds(4), quick: .seconds(1))
         let outage = configuration.duration(full: .seconds(4), quick: .milliseconds(1500))
-        let spec = WorkloadSpec(
-            usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
-            keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
-        let setups = naiveAndProduction
+        let spec = catalogueReads(configuration, usersPerInstance: 8, duration: duration)
         var rows: [ScenarioRow] = []
-        for setup in setups {
+        for setup in naiveAndProduction {
             let run = try await run(setup, spec: spec, in: environment, scenario: "Redis outage", progress: progress, warmUp: configuration.duration(full: .seconds(2), quick: .seconds(1))) {
                 try? await Task.sleep(for: outageStart)
                 progress.step("  pausing Redis for \(format(outage.cacheSeconds)) s (CLIENT PAUSE)")
@@ -134,12 +136,9 @@ enum DemoScenarios {
         let duration = configuration.duration(full: .seconds(8), quick: .seconds(2))
         let flushAt = configuration.duration(full: .seconds(3), quick: .seconds(1))
         let warmUp = configuration.duration(full: .seconds(8), quick: .milliseconds(1500))
-        let spec = WorkloadSpec(
-            usersPerInstance: 8, requestsPerUserPerSecond: 40, duration: duration, writeShare: 0,
-            keys: .zipf(ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent)), seed: configuration.seed)
-        let setups = naiveAndProduction
+        let spec = catalogueReads(configuration, usersPerInstance: 8, duration: duration)
         var rows: [ScenarioRow] = []
-        for setup in setups {
+        for setup in naiveAndProduction {
             let run = try await run(setup, spec: spec, in: environment, scenario: "cold start", progress: progress, warmUp: warmUp, bucket: .milliseconds(500)) {
                 try? await Task.sleep(for: flushAt)
                 progress.step("  emptying Redis (as a restart without persistence does)")

@@ -44,17 +44,27 @@ extension StrataCache {
 
     /// Runs the bus until cancelled, retrying after failures with a short backoff.
     func runInvalidationBus(_ bus: any InvalidationBus) async {
+        await retryingUntilCancelled {
+            try await bus.run { [weak self] event in self?.apply(event) }
+        } onFailure: { attempt in
+            // Whatever was published while the bus was down is lost.
+            apply(.flush(.disconnected))
+            configuration.logger.warning("invalidation bus failed; retrying", metadata: ["attempt": "\(attempt)"])
+        }
+    }
+
+    /// Runs a long-lived subscription (`body` returns only when it ends cleanly) until the task is
+    /// cancelled, backing off 100 ms … 2 s between failures.
+    func retryingUntilCancelled(_ body: () async throws -> Void, onFailure: (Int) -> Void = { _ in }) async {
         var failures = 0
         while !Task.isCancelled {
             do {
-                try await bus.run { [weak self] event in self?.apply(event) }
+                try await body()
                 return
             } catch {
                 if Task.isCancelled { return }
-                apply(.flush(.disconnected))
                 failures += 1
-                configuration.logger.warning(
-                    "invalidation bus failed; retrying", metadata: ["attempt": "\(failures)"])
+                onFailure(failures)
                 try? await ContinuousClock().sleep(for: .milliseconds(min(2000, 50 << min(failures, 6))))
             }
         }

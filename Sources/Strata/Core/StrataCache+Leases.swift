@@ -79,17 +79,8 @@ extension StrataCache {
 
     /// Runs the tier's fill notifications (lease waiters' wake-ups) until cancelled.
     func runFillNotifications(_ tier: any CoherentCacheTier) async {
-        var failures = 0
-        while !Task.isCancelled {
-            do {
-                try await tier.runFillNotifications()
-                return
-            } catch {
-                if Task.isCancelled { return }
-                failures += 1
-                try? await ContinuousClock().sleep(for: .milliseconds(min(2000, 50 << min(failures, 6))))
-            }
-        }
+        // A lost subscription costs waiters only their bounded wait, so failures are not logged.
+        await retryingUntilCancelled { try await tier.runFillNotifications() }
     }
 
     /// 128 random bits, hex-encoded.

@@ -118,7 +118,8 @@ extension StrataCache {
         {
             return .refreshAhead
         }
-        if let beta = options.refresh.beta,
+        // No measured load time (a written value), no XFetch: skip drawing a random number on the hit path.
+        if let beta = options.refresh.beta, metadata.recompute > .zero,
             EarlyRefreshDecision.xfetch(
                 now: now, freshUntil: metadata.freshUntil, recompute: metadata.recompute, beta: beta,
                 uniform: 1 - configuration.random())
