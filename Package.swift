@@ -97,9 +97,10 @@ let package = Package(
         .target(
             name: "StrataDemo",
             dependencies: [
-                "Strata", "StrataRedis", "Redis", "RedisServerHarness", "CSQLite",
+                "Strata", "StrataRedis", "Redis", "RESP", "RedisServerHarness", "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -173,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataDemoTests",
-            dependencies: ["StrataDemo"],
+            dependencies: ["StrataDemo", "RedisServerHarness"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -9,13 +9,14 @@ public struct ConsistencyReport: Codable, Sendable {
 
     /// A terminal table.
     public func renderText() -> String {
-        var rows = [["strategy", "operations", "stale reads", "max staleness ms", "loader calls", "hit ratio"]]
+        let withFaults = strategies.contains { $0.faultsInjected > 0 }
+        var rows = [["strategy", "operations", "stale reads", "max staleness ms", "loader calls", "hit ratio"] + (withFaults ? ["faults"] : [])]
         for result in strategies {
             rows.append([
                 result.name, "\(result.operations)", "\(result.staleReads)",
                 DemoScenarios.format(result.maxStalenessMs), "\(result.loaderCalls)",
                 DemoScenarios.percent(result.hitRatio),
-            ])
+            ] + (withFaults ? ["\(result.faultsInjected)"] : []))
         }
         return DemoReport.renderTable(rows)
     }
@@ -40,15 +41,15 @@ extension ConsistencyChecker {
             path: directory.appendingPathComponent("catalog.sqlite").path,
             configuration: .init(rows: max(16, configuration.hotKeys), latency: .milliseconds(1) ... .milliseconds(3)))
         if let redisURL {
-            guard let parsed = RedisConnectionConfiguration(url: redisURL) else {
-                throw DemoError("cannot parse the Redis URL (expected redis://host:port)")
-            }
-            return ConsistencyReport(strategies: try await run(endpoint: parsed.endpoint, catalog: catalog, progress: progress))
+            let redis = try await DemoRedis.resolve(url: redisURL)
+            progress.step("using \(redis.description)")
+            return ConsistencyReport(strategies: try await run(redis: redis, server: nil, catalog: catalog, progress: progress))
         }
         let server = try await RedisServer.start()
         do {
             progress.step("started a private redis-server on 127.0.0.1:\(server.port)")
-            let results = try await run(endpoint: RedisEndpoint(host: server.host, port: server.port), catalog: catalog, progress: progress)
+            let results = try await run(
+                redis: .node(RedisEndpoint(host: server.host, port: server.port)), server: server, catalog: catalog, progress: progress)
             await server.stop()
             return ConsistencyReport(strategies: results)
         } catch {

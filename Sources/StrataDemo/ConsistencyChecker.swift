@@ -1,5 +1,6 @@
 import Logging
-public import Redis
+import Redis
+import RedisServerHarness
 import Strata
 import StrataRedis
 import Synchronization
@@ -45,12 +46,17 @@ public struct ConsistencyChecker: Sendable {
         public var writerDelay: ClosedRange<Duration>
         /// Which strategies to run.
         public var strategies: [Strategy]
+        /// Faults injected while each strategy runs, in turn (none by default).
+        public var nemesis: [NemesisFault]
+        /// Time between two injected faults.
+        public var nemesisInterval: Duration
 
         /// Creates a configuration; the defaults are the documented 10^5-operation run.
         public init(
             operations: Int = 100_000, instances: Int = 3, hotKeys: Int = 4, readersPerInstance: Int = 12,
             writersPerInstance: Int = 2, loaderDelay: ClosedRange<Duration> = .zero ... .milliseconds(20),
-            writerDelay: ClosedRange<Duration> = .zero ... .milliseconds(5), strategies: [Strategy] = Strategy.allCases
+            writerDelay: ClosedRange<Duration> = .zero ... .milliseconds(5), strategies: [Strategy] = Strategy.allCases,
+            nemesis: [NemesisFault] = [], nemesisInterval: Duration = .milliseconds(150)
         ) {
             self.operations = operations
             self.instances = instances
@@ -60,6 +66,8 @@ public struct ConsistencyChecker: Sendable {
             self.loaderDelay = loaderDelay
             self.writerDelay = writerDelay
             self.strategies = strategies
+            self.nemesis = nemesis
+            self.nemesisInterval = nemesisInterval
         }
     }
 
@@ -77,6 +85,8 @@ public struct ConsistencyChecker: Sendable {
         public var hitRatio: Double
         /// Operations recorded.
         public var operations: Int
+        /// Faults the nemesis injected during the run.
+        public var faultsInjected: Int
     }
 
     let configuration: Configuration
@@ -86,21 +96,27 @@ public struct ConsistencyChecker: Sendable {
         self.configuration = configuration
     }
 
-    /// Runs every configured strategy against Redis at `endpoint` and the catalogue.
-    public func run(
-        endpoint: RedisEndpoint, catalog: ProductCatalog, progress: DemoProgress
+    /// Runs every configured strategy against `redis` and the catalogue. A `.restart` fault needs
+    /// `server`, the private server the check may kill and start again.
+    func run(
+        redis: DemoRedis, server: RedisServer?, catalog: ProductCatalog, progress: DemoProgress
     ) async throws -> [StrategyResult] {
+        if configuration.nemesis.contains(.restart), server == nil {
+            throw DemoError("the restart fault needs the check's private redis-server (omit --redis)")
+        }
         var results: [StrategyResult] = []
+        let faults = configuration.nemesis.isEmpty ? "" : ", nemesis: " + configuration.nemesis.map(\.rawValue).joined(separator: "+")
         for strategy in configuration.strategies {
-            progress.step("consistency: \(strategy.rawValue) (\(configuration.operations) operations)")
-            results.append(try await run(strategy, endpoint: endpoint, catalog: catalog))
+            progress.step("consistency: \(strategy.rawValue) (\(configuration.operations) operations\(faults))")
+            results.append(try await run(strategy, redis: redis, server: server, catalog: catalog))
         }
         return results
     }
 
-    private func run(_ strategy: Strategy, endpoint: RedisEndpoint, catalog: ProductCatalog) async throws -> StrategyResult {
-        let admin = try RedisClient(configuration: RedisConnectionConfiguration(endpoint: endpoint), logger: DemoEnvironment.quietLogger)
-        let stacks = try (0..<configuration.instances).map { _ in try CheckedInstance(strategy: strategy, endpoint: endpoint) }
+    private func run(_ strategy: Strategy, redis: DemoRedis, server: RedisServer?, catalog: ProductCatalog) async throws -> StrategyResult {
+        let admin = try await redis.makeAdmin()
+        let stacks = try (0..<configuration.instances).map { _ in try CheckedInstance(strategy: strategy, redis: redis) }
+        let nemesis = Nemesis(faults: configuration.nemesis, interval: configuration.nemesisInterval, admin: admin, server: server)
         let history = History()
         let counters = RunCounters(budget: configuration.operations)
         let configuration = self.configuration
@@ -109,16 +125,16 @@ public struct ConsistencyChecker: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await admin.run() }
             for stack in stacks {
-                group.addTask { try await stack.client.run() }
+                for connection in stack.connections.services { group.addTask { try await connection.run() } }
                 group.addTask { try await stack.cache.run() }
             }
             defer {
                 admin.shutdown()
-                for stack in stacks { stack.client.shutdown() }
                 group.cancelAll()
             }
-            _ = try await admin.rawValue(["FLUSHALL"])
+            try await admin.flushAll()
             try await withThrowingTaskGroup(of: Void.self) { workers in
+                workers.addTask { await nemesis.run(until: counters) }
                 for (index, stack) in stacks.enumerated() {
                     for reader in 0..<configuration.readersPerInstance {
                         workers.addTask {
@@ -145,7 +161,11 @@ public struct ConsistencyChecker: Sendable {
                                 let start = ContinuousClock.now
                                 let version = try await catalog.updatePrice(id: id, priceCents: Int(random.next() % 100_000))
                                 try await Task.sleep(for: Self.pick(configuration.writerDelay, &random))
-                                try await stack.invalidate(id: id, version: version, catalog: catalog)
+                                // A write counts as acknowledged once its cache update was: a
+                                // production writer retries (or fails the request) until then.
+                                while try await !stack.invalidate(id: id, version: version, catalog: catalog) {
+                                    try await Task.sleep(for: .milliseconds(10))
+                                }
                                 history.recordWrite(key: id, version: version, start: start, acknowledged: .now)
                                 // Writers are rarer than readers: pace them.
                                 try await Task.sleep(for: .milliseconds(Int64(random.next() % 10)))
@@ -159,12 +179,18 @@ public struct ConsistencyChecker: Sendable {
 
         let verdict = history.check()
         let reads = verdict.reads
+        // Reads the cache answered (a lease waiter woken by someone's fill included). Loader calls
+        // are no measure of misses: a fill refused by an invalidation makes its waiters load again.
+        let hits = stacks.reduce(0) { total, stack in
+            let statistics = stack.cache.statistics()
+            return total + statistics.memoryHits + statistics.distributedHits
+        }
         return StrategyResult(
             name: strategy.rawValue, staleReads: verdict.staleReads,
             maxStalenessMs: Double(verdict.maxStaleness.cacheMicroseconds) / 1000,
             loaderCalls: counters.loads,
-            hitRatio: reads == 0 ? 0 : 1 - Double(counters.loads) / Double(reads),
-            operations: verdict.reads + verdict.writes)
+            hitRatio: reads == 0 ? 0 : min(1, Double(hits) / Double(reads)),
+            operations: verdict.reads + verdict.writes, faultsInjected: nemesis.injected)
     }
 
     static func pick(_ range: ClosedRange<Duration>, _ random: inout SeededRandom) -> Duration {
@@ -185,23 +211,25 @@ final class RunCounters: Sendable {
     /// Takes one operation from the budget; `false` once it is spent.
     func takeOperation() -> Bool { budget.wrappingSubtract(1, ordering: .relaxed).oldValue > 0 }
     func countLoad() { loaderCalls.wrappingAdd(1, ordering: .relaxed) }
+    /// Whether every operation of the budget has been taken.
+    var isSpent: Bool { budget.load(ordering: .relaxed) <= 0 }
     var loads: Int { loaderCalls.load(ordering: .relaxed) }
 }
 
 /// One application instance of the checker: client, cache, namespace, and the strategy's write path.
 struct CheckedInstance: Sendable {
     let strategy: ConsistencyChecker.Strategy
-    let client: RedisClient
+    let connections: DemoRedisStack
     let cache: StrataCache
     let products: CacheNamespace<Product>
 
-    init(strategy: ConsistencyChecker.Strategy, endpoint: RedisEndpoint) throws {
+    init(strategy: ConsistencyChecker.Strategy, redis: DemoRedis) throws {
         self.strategy = strategy
-        client = try RedisClient(configuration: RedisConnectionConfiguration(endpoint: endpoint), logger: DemoEnvironment.quietLogger)
+        connections = try redis.makeStack(tier: .init(operationTimeout: .seconds(2)))
         cache = try StrataCache(
             configuration: .init(memoryMaximumEntries: 0, logger: DemoEnvironment.quietLogger),
-            distributedTier: try RedisCacheTier(client: client, configuration: .init(operationTimeout: .seconds(2))),
-            invalidationBus: RedisInvalidationBus(client: client, configuration: .init(channel: "strata:check:invalidations")))
+            distributedTier: connections.tier,
+            invalidationBus: RedisInvalidationBus(client: connections.busClient, configuration: .init(channel: "strata:check:invalidations")))
         var options = CacheEntryOptions(freshFor: .seconds(600), refresh: .init(beta: nil), tiers: .distributedOnly)
         options.coherence.leases = strategy == .leases
         options.coherence.maximumLeaseWait = .seconds(2)
@@ -212,21 +240,21 @@ struct CheckedInstance: Sendable {
             "checked", codec: BinaryCacheCodec(), defaultOptions: options, dataVersion: dataVersion)
     }
 
-    /// The strategy's cache update after the source committed `version`.
-    func invalidate(id: Int, version: Int64, catalog: ProductCatalog) async throws {
+    /// The strategy's cache update after the source committed `version`; `false` when Redis did
+    /// not acknowledge it.
+    func invalidate(id: Int, version: Int64, catalog: ProductCatalog) async throws -> Bool {
         let key = products.key(id)
         switch strategy {
         case .naive:
-            await cache.remove(key)
+            return await cache.remove(key)
         case .doubleDelete:
-            await cache.remove(key, againAfter: .milliseconds(100))
+            return await cache.remove(key, againAfter: .milliseconds(100))
         case .versionedWriteThrough:
             // The writer has the committed row (here: read back inside the same transaction's version).
-            if let product = try await catalog.productWithoutLatency(id: id), product.version >= version {
-                _ = try await cache.write(product, for: key, version: product.version)
-            }
+            guard let product = try await catalog.productWithoutLatency(id: id), product.version >= version else { return true }
+            return try await cache.write(product, for: key, version: product.version) != nil
         case .leases:
-            await cache.invalidate(key, version: version)
+            return await cache.invalidate(key, version: version)
         }
     }
 }

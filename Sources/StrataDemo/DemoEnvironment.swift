@@ -7,19 +7,19 @@ import StrataRedis
 /// Everything a scenario runs against: a Redis (private or given), the catalogue, and factories for
 /// application instances, each with its own client, pool and in-process tier.
 final class DemoEnvironment: Sendable {
-    let redisEndpoint: RedisEndpoint
+    let redis: DemoRedis
     let ownServer: RedisServer?
     let catalog: ProductCatalog
     let configuration: DemoConfiguration
-    /// A connection for admin commands (flush, pause) that is not one of the instances'.
-    let admin: RedisClient
+    /// Connections for admin commands (flush, pause) that are not the instances'.
+    let admin: DemoRedisAdmin
 
-    init(configuration: DemoConfiguration, catalog: ProductCatalog, redisEndpoint: RedisEndpoint, ownServer: RedisServer?) throws {
+    init(configuration: DemoConfiguration, catalog: ProductCatalog, redis: DemoRedis, ownServer: RedisServer?) async throws {
         self.configuration = configuration
         self.catalog = catalog
-        self.redisEndpoint = redisEndpoint
+        self.redis = redis
         self.ownServer = ownServer
-        admin = try RedisClient(configuration: RedisConnectionConfiguration(endpoint: redisEndpoint), logger: Self.quietLogger)
+        admin = try await redis.makeAdmin()
     }
 
     static let quietLogger: Logger = {
@@ -39,32 +39,31 @@ final class DemoEnvironment: Sendable {
         _ setup: Setup, count: Int, timeline: Timeline,
         _ body: @Sendable ([any ProductService]) async throws -> Result
     ) async throws -> Result {
-        var clients: [RedisClient] = []
+        var stacks: [DemoRedisStack] = []
         var caches: [StrataCache] = []
         var services: [any ProductService] = []
         for _ in 0..<count {
-            let client = try RedisClient(
-                configuration: RedisConnectionConfiguration(endpoint: redisEndpoint), logger: Self.quietLogger)
-            clients.append(client)
+            let stack = try redis.makeStack()
+            stacks.append(stack)
             switch setup {
             case .naive(let timeToLive):
-                services.append(NaiveCacheAside(client: client, catalog: catalog, timeToLive: timeToLive, timeline: timeline))
+                services.append(NaiveCacheAside(client: stack.executor, catalog: catalog, timeToLive: timeToLive, timeline: timeline))
             case .strata(let label, let options, let memoryEntries):
                 let cache = try StrataCache(
                     configuration: .init(
                         memoryMaximumEntries: memoryEntries, observer: TimelineObserver(timeline: timeline),
                         logger: Self.quietLogger),
-                    distributedTier: try RedisCacheTier(client: client))
+                    distributedTier: stack.tier)
                 caches.append(cache)
                 let namespace = try CacheNamespace<Product>("product", codec: JSONCacheCodec(), defaultOptions: options)
                 services.append(StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label))
             }
         }
-        let runningClients = clients
+        let runningConnections = stacks.flatMap(\.services)
         let runningCaches = caches
         let runningServices = services
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in runningClients { group.addTask { try await client.run() } }
+            for connection in runningConnections { group.addTask { try await connection.run() } }
             for cache in runningCaches { group.addTask { try await cache.run() } }
             defer { group.cancelAll() }
             return try await body(runningServices)
@@ -73,26 +72,17 @@ final class DemoEnvironment: Sendable {
 
     /// Empties Redis so every run starts cold and equal.
     func flushRedis() async throws {
-        _ = try await admin.rawValue(["FLUSHALL"])
+        try await admin.flushAll()
     }
 
-    /// Redis's `total_commands_processed`, to count round trips per request.
+    /// Redis's `total_commands_processed` (summed over a cluster's primaries).
     func commandsProcessed() async throws -> Int {
-        let info = try await admin.rawValue(["INFO", "stats"])
-        let text: String = switch info {
-        case .bulkString(let buffer): String(buffer: buffer)
-        case .verbatimString(_, let text): text
-        default: ""
-        }
-        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("total_commands_processed:") {
-            return Int(line.dropFirst("total_commands_processed:".count)) ?? 0
-        }
-        return 0
+        try await admin.commandsProcessed()
     }
 
-    /// Makes Redis stop answering every client but the admin one for `duration` (`CLIENT PAUSE`),
+    /// Makes Redis stop answering every client but the admin ones for `duration` (`CLIENT PAUSE`),
     /// which works on any Redis 6.2+, private or not.
     func pauseRedis(for duration: Duration) async throws {
-        _ = try await admin.rawValue(["CLIENT", "PAUSE", "\(duration.cacheMilliseconds)", "ALL"])
+        try await admin.pause(for: duration)
     }
 }

@@ -27,22 +27,19 @@ public enum DemoRunner {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         var server: RedisServer?
-        let endpoint: RedisEndpoint
+        let redis: DemoRedis
         if let url = configuration.redisURL {
-            guard let parsed = RedisConnectionConfiguration(url: url) else {
-                throw DemoError("cannot parse the Redis URL (expected redis://host:port)")
-            }
-            endpoint = parsed.endpoint
-            progress.step("using Redis at \(endpoint)")
+            redis = try await DemoRedis.resolve(url: url)
+            progress.step("using \(redis.description)")
         } else {
             let started = try await RedisServer.start()
             server = started
-            endpoint = RedisEndpoint(host: started.host, port: started.port)
-            progress.step("started a private redis-server on \(endpoint) (pid \(started.pid))")
+            redis = .node(RedisEndpoint(host: started.host, port: started.port))
+            progress.step("started a private redis-server on \(started.host):\(started.port) (pid \(started.pid))")
         }
 
         do {
-            let scenarios = try await runScenarios(configuration, directory: directory, endpoint: endpoint, server: server, progress: progress)
+            let scenarios = try await runScenarios(configuration, directory: directory, redis: redis, server: server, progress: progress)
             if let server { await server.stop() }
             progress.step("done")
             return DemoReport(
@@ -55,17 +52,20 @@ public enum DemoRunner {
     }
 
     private static func runScenarios(
-        _ configuration: DemoConfiguration, directory: URL, endpoint: RedisEndpoint, server: RedisServer?, progress: DemoProgress
+        _ configuration: DemoConfiguration, directory: URL, redis: DemoRedis, server: RedisServer?, progress: DemoProgress
     ) async throws -> [ScenarioReport] {
         progress.step("creating the product catalogue (\(configuration.catalogRows) rows, SQLite)")
         let catalog = try ProductCatalog(
             path: directory.appendingPathComponent("catalog.sqlite").path,
             configuration: .init(rows: configuration.catalogRows, latency: configuration.sourceLatency))
-        let environment = try DemoEnvironment(configuration: configuration, catalog: catalog, redisEndpoint: endpoint, ownServer: server)
+        let environment = try await DemoEnvironment(configuration: configuration, catalog: catalog, redis: redis, ownServer: server)
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await environment.admin.run() }
-            defer { group.cancelAll() }
+            defer {
+                environment.admin.shutdown()
+                group.cancelAll()
+            }
             let all: [(id: String, run: (DemoEnvironment, DemoProgress) async throws -> ScenarioReport)] = [
                 ("steady_state", DemoScenarios.steadyState),
                 ("hot_key_expiry", DemoScenarios.hotKeyExpiry),

@@ -91,7 +91,7 @@ enum DemoScenarios {
         let configuration = environment.configuration
         let operations = configuration.quick ? 3_000 : 20_000
         let checker = ConsistencyChecker(configuration: .init(operations: operations, instances: configuration.instances))
-        let results = try await checker.run(endpoint: environment.redisEndpoint, catalog: environment.catalog, progress: progress)
+        let results = try await checker.run(redis: environment.redis, server: environment.ownServer, catalog: environment.catalog, progress: progress)
         let rows = results.map { result in
             ScenarioRow(
                 setup: result.name, requests: result.operations, errors: 0, p50Milliseconds: 0, p99Milliseconds: 0,

@@ -15,7 +15,7 @@ protocol ProductService: Sendable {
 /// Cache-aside as it is usually written: GET, on a miss query and SET with a TTL, DEL after a
 /// write. No in-process tier, no single-flight, no timeouts beyond the client's, no fail-safe.
 struct NaiveCacheAside: ProductService {
-    let client: RedisClient
+    let client: any RedisCommandExecutor
     let catalog: ProductCatalog
     let timeToLive: Duration
     let timeline: Timeline

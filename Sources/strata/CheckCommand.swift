@@ -23,15 +23,22 @@ struct CheckConsistencyCommand: AsyncParsableCommand {
             recorded; a read is stale when it started after a write's invalidation was acknowledged and \
             returned an older version. Reads bypass the in-process tier.
 
-            Starts a private redis-server unless --redis is given (the check runs FLUSHALL on it).
+            --nemesis injects faults in turn while the operations run: kill (CLIENT KILL of every \
+            instance's connections), pause (CLIENT PAUSE 200 ms), restart (SIGKILL the private server and \
+            start it again empty; not with --redis).
+
+            Starts a private redis-server unless --redis is given (the check runs FLUSHALL on it). \
+            --redis takes redis://host:port (a Cluster node means the whole cluster) or \
+            redis+sentinel://host:port[,host:port]/service.
 
             Examples:
               strata check consistency --operations 20000
               strata check consistency --json > consistency.json
+              strata check consistency --operations 20000 --nemesis kill,pause,restart
             """
     )
 
-    @Option(help: "Use this Redis (redis://host:port) instead of a private one. The check runs FLUSHALL on it.")
+    @Option(help: "Use this Redis (redis://host:port, a Cluster node, or redis+sentinel://host:port/service) instead of a private one. The check runs FLUSHALL on it.")
     var redis: String?
 
     @Option(help: "Operations (reads and writes) per strategy.")
@@ -40,11 +47,21 @@ struct CheckConsistencyCommand: AsyncParsableCommand {
     @Option(help: "Application instances.")
     var instances = 3
 
+    @Option(help: "Faults to inject in turn, comma-separated: kill, pause, restart.")
+    var nemesis: String?
+
     @Flag(help: "Print JSON on stdout (progress goes to stderr).")
     var json = false
 
     func run() async throws {
-        let checker = ConsistencyChecker(configuration: .init(operations: operations, instances: instances))
+        var faults: [ConsistencyChecker.NemesisFault] = []
+        for name in (nemesis ?? "").split(separator: ",") {
+            guard let fault = ConsistencyChecker.NemesisFault(rawValue: String(name)) else {
+                throw ValidationError("unknown fault '\(name)': use kill, pause or restart")
+            }
+            faults.append(fault)
+        }
+        let checker = ConsistencyChecker(configuration: .init(operations: operations, instances: instances, nemesis: faults))
         let progress = DemoProgress { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let report = try await checker.run(redisURL: redis, progress: progress)
         print(json ? try report.renderJSON() : report.renderText())

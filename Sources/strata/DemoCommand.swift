@@ -24,7 +24,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "A ~20 second run instead of ~2 minutes.")
     var quick = false
 
-    @Option(help: "Use this Redis (redis://host:port) instead of starting a private one. The demo runs FLUSHALL on it.")
+    @Option(help: "Use this Redis instead of starting a private one: redis://host:port (a Cluster node means the whole cluster) or redis+sentinel://host:port[,host:port]/service. The demo runs FLUSHALL on it.")
     var redis: String?
 
     @Option(help: "Application instances per setup.")

@@ -1,4 +1,5 @@
 import Foundation
+import RedisServerHarness
 import Testing
 
 @testable import StrataDemo
@@ -43,5 +44,80 @@ import Testing
         for key in ["name", "stale_reads", "max_staleness_ms", "loader_calls", "hit_ratio", "operations"] {
             #expect(strategies?.first?[key] != nil, "\(key)")
         }
+    }
+}
+
+/// The checker under a nemesis, and over Sentinel and Cluster topologies given by URL.
+@Suite(.serialized) struct ConsistencyCheckerFaultAndTopologyTests {
+    /// Connections killed and Redis paused mid-run: leases and versioned write-through still serve
+    /// no stale read (writers retry an invalidation Redis did not acknowledge).
+    @Test(.timeLimit(.minutes(3))) func connectionKillsAndPausesCauseNoStaleReadsWithLeasesOrVersionedWriteThrough() async throws {
+        let checker = ConsistencyChecker(configuration: .init(
+            operations: 4_000, strategies: [.versionedWriteThrough, .leases], nemesis: [.killConnections, .pause],
+            nemesisInterval: .milliseconds(100)))
+        let report = try await checker.run(redisURL: nil, progress: DemoProgress { _ in })
+        #expect(report.strategies.count == 2)
+        for result in report.strategies {
+            #expect(result.staleReads == 0, "\(result.name)")
+            #expect(result.faultsInjected > 0, "\(result.name)")
+            #expect(result.operations >= 3_900)
+        }
+    }
+
+    /// A restart without persistence loses leases and watermarks alike; a fill needs a lease that
+    /// still exists, so leases stay free of stale reads.
+    @Test(.timeLimit(.minutes(3))) func redisRestartsCauseNoStaleReadsWithLeases() async throws {
+        let checker = ConsistencyChecker(configuration: .init(
+            operations: 4_000, strategies: [.leases], nemesis: [.restart], nemesisInterval: .milliseconds(200)))
+        let report = try await checker.run(redisURL: nil, progress: DemoProgress { _ in })
+        let leases = try #require(report.strategies.first)
+        #expect(leases.staleReads == 0)
+        #expect(leases.faultsInjected > 0)
+    }
+
+    @Test func theRestartFaultNeedsThePrivateServer() async throws {
+        let server = try await RedisServer.start()
+        let checker = ConsistencyChecker(configuration: .init(operations: 10, nemesis: [.restart]))
+        await #expect(throws: DemoError.self) {
+            _ = try await checker.run(redisURL: "redis://127.0.0.1:\(server.port)", progress: DemoProgress { _ in })
+        }
+        await server.stop()
+    }
+
+    /// `--redis` with a Cluster node runs every instance over a cluster client (keys spread over
+    /// the shards); `redis+sentinel://` over a Sentinel-resolved primary.
+    @Test(.timeLimit(.minutes(4))) func theCheckRunsOverClusterAndSentinelURLs() async throws {
+        let cluster = try await RedisCluster.start(.init(primaries: 3, replicasPerPrimary: 0))
+        do {
+            let node = cluster.endpoints[0]
+            let checker = ConsistencyChecker(configuration: .init(operations: 2_000, hotKeys: 8, strategies: [.leases]))
+            let report = try await checker.run(redisURL: "redis://\(node.host):\(node.port)", progress: DemoProgress { _ in })
+            #expect(report.strategies.first?.staleReads == 0)
+            #expect((report.strategies.first?.operations ?? 0) >= 1_900)
+            // Entries landed on more than one primary.
+            var primariesWithKeys = 0
+            for server in cluster.nodes {
+                if case .integer(let keys) = try server.command("DBSIZE"), keys > 0 { primariesWithKeys += 1 }
+            }
+            #expect(primariesWithKeys >= 2)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+
+        let topology = try await RedisSentinelTopology.start(.init(replicas: 0, sentinels: 1, quorum: 1))
+        do {
+            let sentinel = topology.sentinelEndpoints[0]
+            let checker = ConsistencyChecker(configuration: .init(operations: 2_000, strategies: [.versionedWriteThrough]))
+            let report = try await checker.run(
+                redisURL: "redis+sentinel://\(sentinel.host):\(sentinel.port)/\(topology.serviceName)", progress: DemoProgress { _ in })
+            #expect(report.strategies.first?.staleReads == 0)
+            #expect((report.strategies.first?.operations ?? 0) >= 1_900)
+        } catch {
+            await topology.stop()
+            throw error
+        }
+        await topology.stop()
     }
 }

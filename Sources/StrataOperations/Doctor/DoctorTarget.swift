@@ -15,27 +15,11 @@ public enum DoctorTarget: Sendable {
     /// With `sentinelService`, a `redis://` URL names a sentinel rather than a data node.
     /// Returns nil for anything else.
     public init?(url: String, sentinelService: String? = nil) {
-        if url.hasPrefix("redis+sentinel://") {
-            let rest = url.dropFirst("redis+sentinel://".count)
-            guard let slash = rest.lastIndex(of: "/") else { return nil }
-            let service = String(rest[rest.index(after: slash)...])
-            var hosts = rest[..<slash]
-            var credentials = ""
-            if let at = hosts.lastIndex(of: "@") {
-                credentials = String(hosts[...at])
-                hosts = hosts[hosts.index(after: at)...]
-            }
-            var sentinels: [RedisEndpoint] = []
-            for host in hosts.split(separator: ",") {
-                guard let parsed = RedisConnectionConfiguration(url: "redis://\(host)") else { return nil }
-                sentinels.append(RedisEndpoint(host: parsed.endpoint.host, port: host.contains(":") ? parsed.endpoint.port : 26379))
-            }
-            guard !service.isEmpty, !sentinels.isEmpty,
-                let nodes = RedisConnectionConfiguration(url: "redis://\(credentials)\(sentinels[0].host):\(sentinels[0].port)")
-            else { return nil }
-            self = .sentinel(sentinels: sentinels, service: service, nodes: nodes)
+        if let parsed = RedisSentinelURL(url) {
+            self = .sentinel(sentinels: parsed.sentinel.sentinels, service: parsed.sentinel.serviceName, nodes: parsed.nodes)
             return
         }
+        if url.hasPrefix(RedisSentinelURL.scheme) { return nil }
         guard let configuration = RedisConnectionConfiguration(url: url) else { return nil }
         if let sentinelService {
             var nodes = configuration
