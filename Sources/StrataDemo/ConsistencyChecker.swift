@@ -26,6 +26,12 @@ public struct ConsistencyChecker: Sendable {
         case versionedWriteThrough = "write-through with versions"
         /// Leases on misses; writes invalidate with the committed version.
         case leases = "leases"
+        /// Leases, with every instance's in-process tier in front: reads may lag a write only
+        /// until the invalidation bus reached their instance.
+        case leasesWithInProcessTier = "leases + in-process tier"
+
+        /// Whether reads may be answered by in-process tiers.
+        var usesInProcessTier: Bool { self == .leasesWithInProcessTier }
     }
 
     /// Settings of a check.
@@ -87,6 +93,16 @@ public struct ConsistencyChecker: Sendable {
         public var operations: Int
         /// Faults the nemesis injected during the run.
         public var faultsInjected: Int
+        /// In-process reads older than an acknowledged write but served before its invalidation
+        /// reached their instance (allowed; zero for strategies without an in-process tier).
+        public var staleWithinPropagation: Int
+        /// The longest such lag.
+        public var maxStalenessWithinPropagationMs: Double
+        /// Acknowledgement of a write to its invalidation reaching another instance, 99th
+        /// percentile and worst (in-process strategies only).
+        public var propagationP99Ms: Double
+        /// See ``propagationP99Ms``.
+        public var propagationMaxMs: Double
     }
 
     let configuration: Configuration
@@ -115,9 +131,19 @@ public struct ConsistencyChecker: Sendable {
 
     private func run(_ strategy: Strategy, redis: DemoRedis, server: RedisServer?, catalog: ProductCatalog) async throws -> StrategyResult {
         let admin = try await redis.makeAdmin()
-        let stacks = try (0..<configuration.instances).map { _ in try CheckedInstance(strategy: strategy, redis: redis) }
-        let nemesis = Nemesis(faults: configuration.nemesis, interval: configuration.nemesisInterval, admin: admin, server: server)
         let history = History()
+        let idsByStorageKey = Dictionary(uniqueKeysWithValues: (0..<configuration.hotKeys).map { (CheckedInstance.namespace(for: strategy).key($0).storageKey, $0) })
+        let stacks = try (0..<configuration.instances).map { instance in
+            try CheckedInstance(strategy: strategy, redis: redis) { event, at in
+                switch event {
+                case .invalidate(let keys):
+                    for key in keys { history.recordReceipt(instance: instance, key: idsByStorageKey[key], at: at) }
+                case .flush:
+                    history.recordReceipt(instance: instance, key: nil, at: at)
+                }
+            }
+        }
+        let nemesis = Nemesis(faults: configuration.nemesis, interval: configuration.nemesisInterval, admin: admin, server: server)
         let counters = RunCounters(budget: configuration.operations)
         let configuration = self.configuration
         let hotIDs = Array(0..<configuration.hotKeys)
@@ -149,7 +175,7 @@ public struct ConsistencyChecker: Sendable {
                                     try await Task.sleep(for: delay)
                                     return product
                                 }
-                                history.recordRead(key: id, version: product?.version ?? 0, start: start, end: .now)
+                                history.recordRead(instance: index, key: id, version: product?.version ?? 0, start: start)
                             }
                         }
                     }
@@ -166,7 +192,7 @@ public struct ConsistencyChecker: Sendable {
                                 while try await !stack.invalidate(id: id, version: version, catalog: catalog) {
                                     try await Task.sleep(for: .milliseconds(10))
                                 }
-                                history.recordWrite(key: id, version: version, start: start, acknowledged: .now)
+                                history.recordWrite(instance: index, key: id, version: version, start: start, acknowledged: .now)
                                 // Writers are rarer than readers: pace them.
                                 try await Task.sleep(for: .milliseconds(Int64(random.next() % 10)))
                             }
@@ -177,7 +203,8 @@ public struct ConsistencyChecker: Sendable {
             }
         }
 
-        let verdict = history.check()
+        let verdict = history.check(inProcess: strategy.usesInProcessTier)
+        let propagation = verdict.propagation.sorted()
         let reads = verdict.reads
         // Reads the cache answered (a lease waiter woken by someone's fill included). Loader calls
         // are no measure of misses: a fill refused by an invalidation makes its waiters load again.
@@ -187,10 +214,14 @@ public struct ConsistencyChecker: Sendable {
         }
         return StrategyResult(
             name: strategy.rawValue, staleReads: verdict.staleReads,
-            maxStalenessMs: Double(verdict.maxStaleness.cacheMicroseconds) / 1000,
+            maxStalenessMs: verdict.maxStaleness.milliseconds,
             loaderCalls: counters.loads,
             hitRatio: reads == 0 ? 0 : min(1, Double(hits) / Double(reads)),
-            operations: verdict.reads + verdict.writes, faultsInjected: nemesis.injected)
+            operations: verdict.reads + verdict.writes, faultsInjected: nemesis.injected,
+            staleWithinPropagation: verdict.staleWithinPropagation,
+            maxStalenessWithinPropagationMs: verdict.maxStalenessWithinPropagation.milliseconds,
+            propagationP99Ms: propagation.isEmpty ? 0 : propagation[min(propagation.count - 1, propagation.count * 99 / 100)].milliseconds,
+            propagationMaxMs: propagation.last?.milliseconds ?? 0)
     }
 
     static func pick(_ range: ClosedRange<Duration>, _ random: inout SeededRandom) -> Duration {
@@ -223,21 +254,34 @@ struct CheckedInstance: Sendable {
     let cache: StrataCache
     let products: CacheNamespace<Product>
 
-    init(strategy: ConsistencyChecker.Strategy, redis: DemoRedis) throws {
+    /// - Parameter received: called with every invalidation the instance's bus delivers.
+    init(
+        strategy: ConsistencyChecker.Strategy, redis: DemoRedis,
+        received: @escaping @Sendable (InvalidationEvent, ContinuousClock.Instant) -> Void
+    ) throws {
         self.strategy = strategy
         connections = try redis.makeStack(tier: .init(operationTimeout: .seconds(2)))
+        let bus = RedisInvalidationBus(client: connections.busClient, configuration: .init(channel: "strata:check:invalidations"))
         cache = try StrataCache(
-            configuration: .init(memoryMaximumEntries: 0, logger: DemoEnvironment.quietLogger),
+            configuration: .init(memoryMaximumEntries: strategy.usesInProcessTier ? 1_000 : 0, logger: DemoEnvironment.quietLogger),
             distributedTier: connections.tier,
-            invalidationBus: RedisInvalidationBus(client: connections.busClient, configuration: .init(channel: "strata:check:invalidations")))
-        var options = CacheEntryOptions(freshFor: .seconds(600), refresh: .init(beta: nil), tiers: .distributedOnly)
-        options.coherence.leases = strategy == .leases
+            invalidationBus: ObservedInvalidationBus(base: bus, received: received))
+        products = Self.namespace(for: strategy)
+    }
+
+    /// The checked namespace: binary codec, the strategy's tiers and leases, and the row version
+    /// as data version where the strategy compares versions.
+    static func namespace(for strategy: ConsistencyChecker.Strategy) -> CacheNamespace<Product> {
+        var options = CacheEntryOptions(
+            freshFor: .seconds(600), refresh: .init(beta: nil), tiers: strategy.usesInProcessTier ? .all : .distributedOnly)
+        options.expiration.memoryFreshFor = .seconds(600)
+        options.coherence.leases = strategy == .leases || strategy == .leasesWithInProcessTier
         options.coherence.maximumLeaseWait = .seconds(2)
-        let versioned = strategy == .versionedWriteThrough || strategy == .leases
+        let versioned = strategy != .naive && strategy != .doubleDelete
         var dataVersion: (@Sendable (Product) -> Int64?)?
         if versioned { dataVersion = { product in product.version } }
-        products = try CacheNamespace<Product>(
-            "checked", codec: BinaryCacheCodec(), defaultOptions: options, dataVersion: dataVersion)
+        // The options and name are constants, so construction cannot fail.
+        return try! CacheNamespace<Product>("checked", codec: BinaryCacheCodec(), defaultOptions: options, dataVersion: dataVersion)
     }
 
     /// The strategy's cache update after the source committed `version`; `false` when Redis did
@@ -253,58 +297,30 @@ struct CheckedInstance: Sendable {
             // The writer has the committed row (here: read back inside the same transaction's version).
             guard let product = try await catalog.productWithoutLatency(id: id), product.version >= version else { return true }
             return try await cache.write(product, for: key, version: product.version) != nil
-        case .leases:
+        case .leases, .leasesWithInProcessTier:
             return await cache.invalidate(key, version: version)
         }
     }
 }
 
-/// The recorded operations of one run and the check over them.
-final class History: Sendable {
-    struct Read {
-        var key: Int
-        var version: Int64
-        var start: ContinuousClock.Instant
+/// Forwards to a bus and reports each delivered invalidation with the time it was applied.
+struct ObservedInvalidationBus: InvalidationBus {
+    let base: any InvalidationBus
+    let received: @Sendable (InvalidationEvent, ContinuousClock.Instant) -> Void
+
+    func publish(_ scope: InvalidationMessage.Scope) async throws {
+        try await base.publish(scope)
     }
 
-    struct Write {
-        var key: Int
-        var version: Int64
-        var acknowledged: ContinuousClock.Instant
-    }
-
-    private let state = Mutex<(reads: [Read], writes: [Write])>(([], []))
-
-    func recordRead(key: Int, version: Int64, start: ContinuousClock.Instant, end: ContinuousClock.Instant) {
-        state.withLock { $0.reads.append(Read(key: key, version: version, start: start)) }
-    }
-
-    func recordWrite(key: Int, version: Int64, start: ContinuousClock.Instant, acknowledged: ContinuousClock.Instant) {
-        state.withLock { $0.writes.append(Write(key: key, version: version, acknowledged: acknowledged)) }
-    }
-
-    /// For each read: the newest version acknowledged before it started must not be newer than
-    /// what it returned. Staleness is measured from the first acknowledged write it missed.
-    func check() -> (staleReads: Int, maxStaleness: Duration, reads: Int, writes: Int) {
-        let (reads, writes) = state.withLock { ($0.reads, $0.writes) }
-        let writesByKey = Dictionary(grouping: writes, by: \.key).mapValues { $0.sorted { $0.acknowledged < $1.acknowledged } }
-        var stale = 0
-        var worst = Duration.zero
-        for read in reads {
-            guard let keyWrites = writesByKey[read.key] else { continue }
-            // Writes acknowledged before the read started, and newer than what it returned.
-            var firstMissed: ContinuousClock.Instant?
-            for write in keyWrites {
-                if write.acknowledged >= read.start { break }
-                if write.version > read.version {
-                    firstMissed = firstMissed.map { min($0, write.acknowledged) } ?? write.acknowledged
-                }
-            }
-            if let firstMissed {
-                stale += 1
-                worst = max(worst, read.start - firstMissed)
-            }
+    func run(deliver: @escaping @Sendable (InvalidationEvent) -> Void) async throws {
+        try await base.run { [received] event in
+            deliver(event)
+            received(event, .now)
         }
-        return (stale, worst, reads.count, writes.count)
     }
+}
+
+extension Duration {
+    /// Milliseconds as a fraction, for reports.
+    var milliseconds: Double { Double(cacheMicroseconds) / 1000 }
 }

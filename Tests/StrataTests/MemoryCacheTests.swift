@@ -28,6 +28,23 @@ final class RemovalLog: Sendable {
         #expect(log.count(of: .size) == 4_900)
     }
 
+    @Test func aStoreIsRefusedWhenItsKeyWasRemovedSinceTheStamp() throws {
+        let cache = try MemoryCache<Int, String>(.init(maximumCount: 100))
+        let stale = cache.removalStamp(forKey: 7)
+        cache.removeValue(forKey: 7)  // absent, still a removal: an invalidation of an uncached key
+        #expect(!cache.setValue("old", forKey: 7, unlessRemovedSince: stale))
+        #expect(cache.value(forKey: 7) == nil)
+
+        let current = cache.removalStamp(forKey: 7)
+        cache.setValue("unrelated write", forKey: 8)
+        #expect(cache.setValue("new", forKey: 7, unlessRemovedSince: current))
+        #expect(cache.value(forKey: 7) == "new")
+
+        let beforeClear = cache.removalStamp(forKey: 7)
+        cache.removeAll()
+        #expect(!cache.setValue("old", forKey: 7, unlessRemovedSince: beforeClear))
+    }
+
     @Test func theWeightBoundHoldsAndOversizedEntriesAreNotKept() throws {
         let log = RemovalLog()
         let cache = try MemoryCache<Int, String>(

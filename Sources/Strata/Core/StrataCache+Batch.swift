@@ -26,7 +26,7 @@ extension StrataCache {
         for key in keys where seen.insert(key.storageKey).inserted { unique.append(key) }
 
         var results: [CacheKey<Value>: Value] = [:]
-        var owned: [(key: CacheKey<Value>, flightID: UInt64, fallback: ResolvedEntry?)] = []
+        var owned: [(key: CacheKey<Value>, flightID: UInt64, fallback: ResolvedEntry?, stamp: RemovalStamp?)] = []
         var joined: [(key: CacheKey<Value>, fallback: ResolvedEntry?)] = []
         let now = clock.now
         for key in unique {
@@ -37,7 +37,7 @@ extension StrataCache {
             }
             let fallback: ResolvedEntry? = if case .miss(let fallback) = lookup { fallback } else { nil }
             if let flightID = flights.startWithoutWaiters(key: key.storageKey) {
-                owned.append((key, flightID, fallback))
+                owned.append((key, flightID, fallback, removalStamp(for: key)))
             } else {
                 record(.singleFlightJoined(namespace: key.namespace.name))
                 joined.append((key, fallback))
@@ -60,7 +60,9 @@ extension StrataCache {
         let joinedOutcomes = try await withThrowingTaskGroup(of: (CacheKey<Value>, ResolvedEntry).self) { group in
             for (key, fallback) in joined {
                 group.addTask {
-                    (key, try await self.sharedResolve(key: key, options: options, load: self.singleLoader(for: key, load), fallback: fallback))
+                    (key, try await self.sharedResolve(
+                        key: key, options: options, load: self.singleLoader(for: key, load), fallback: fallback,
+                        stamp: self.removalStamp(for: key)))
                 }
             }
             var outcomes: [(CacheKey<Value>, ResolvedEntry)] = []
@@ -68,7 +70,7 @@ extension StrataCache {
             return outcomes
         }
 
-        for (key, _, _) in owned {
+        for (key, _, _, _) in owned {
             if let entry = try ownedOutcomes[key.storageKey]?.get(), let value = entry.value(as: Value.self) { results[key] = value }
         }
         for (key, entry) in joinedOutcomes {
@@ -118,12 +120,12 @@ extension StrataCache {
     /// Loads the keys this call owns: one distributed-tier batch read, then one loader call for
     /// what is still missing. Completes every owned flight and returns the outcomes by storage key.
     func runBatchFlight<Value: Sendable>(
-        _ owned: [(key: CacheKey<Value>, flightID: UInt64, fallback: ResolvedEntry?)],
+        _ owned: [(key: CacheKey<Value>, flightID: UInt64, fallback: ResolvedEntry?, stamp: RemovalStamp?)],
         options: CacheEntryOptions,
         load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value]
     ) async -> [String: Result<ResolvedEntry, any Error>] {
         var outcomes: [String: Result<ResolvedEntry, any Error>] = [:]
-        var remaining: [(key: CacheKey<Value>, flightID: UInt64, candidate: ResolvedEntry?)] = []
+        var remaining: [(key: CacheKey<Value>, flightID: UInt64, candidate: ResolvedEntry?, stamp: RemovalStamp?)] = []
         if options.tiers.contains(.readDistributed), let distributed {
             let now = clock.now
             let reads = await distributed.get(owned.map(\.key.storageKey), now: now, record: record)
@@ -132,17 +134,17 @@ extension StrataCache {
                 if case .found(let entry) = decode(read, key: item.key) {
                     if now < entry.metadata.freshUntil {
                         record(.hit(.distributed, namespace: item.key.namespace.name))
-                        storeInMemory(key: item.key, entry: entry, options: options, now: now)
+                        storeInMemory(key: item.key, entry: entry, options: options, now: now, unlessRemovedSince: item.stamp)
                         outcomes[item.key.storageKey] = .success(entry)
                         continue
                     }
                     if candidate.map({ entry.metadata.createdAt > $0.metadata.createdAt }) ?? true { candidate = entry }
                 }
                 record(.miss(.distributed, namespace: item.key.namespace.name))
-                remaining.append((item.key, item.flightID, candidate))
+                remaining.append((item.key, item.flightID, candidate, item.stamp))
             }
         } else {
-            remaining = owned.map { ($0.key, $0.flightID, $0.fallback) }
+            remaining = owned.map { ($0.key, $0.flightID, $0.fallback, $0.stamp) }
         }
 
         if !remaining.isEmpty {
@@ -154,13 +156,14 @@ extension StrataCache {
                 case .success(let values):
                     let entry = makeEntry(value: values[item.key], options: options, now: now, recompute: elapsed)
                     if entry.value != nil || options.negativeFor != nil {
-                        storeInMemory(key: item.key, entry: entry, options: options, now: now)
+                        storeInMemory(key: item.key, entry: entry, options: options, now: now, unlessRemovedSince: item.stamp)
                         await storeDistributed(key: item.key, entry: entry, options: options, now: now)
                     }
                     outcomes[item.key.storageKey] = .success(entry)
                 case .failure(let error):
                     outcomes[item.key.storageKey] = failSafe(
-                        key: item.key, options: options, candidate: item.candidate, error: error, now: now, record: true)
+                        key: item.key, options: options, candidate: item.candidate, error: error, now: now, record: true,
+                        stamp: item.stamp)
                 }
             }
         }

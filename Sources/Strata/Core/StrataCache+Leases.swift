@@ -18,7 +18,7 @@ extension StrataCache {
     /// After a distributed miss (or for a refresh) with leases on: take the lease, or wait for the
     /// holder's fill, or serve the stale copy the options allow.
     func leaseDecision<Value: Sendable>(
-        key: CacheKey<Value>, options: CacheEntryOptions, candidate: ResolvedEntry?, refreshing: Bool
+        key: CacheKey<Value>, options: CacheEntryOptions, candidate: ResolvedEntry?, refreshing: Bool, stamp: RemovalStamp?
     ) async -> LeaseDecision {
         guard options.coherence.leases, let coherentTier, let distributed else { return .load(.plain) }
         let namespace = key.namespace.name
@@ -41,7 +41,7 @@ extension StrataCache {
             case .present(let bytes):
                 if case .found(let entry) = decode(.found(bytes), key: key), now < entry.metadata.freshUntil {
                     record(.hit(.distributed, namespace: namespace))
-                    storeInMemory(key: key, entry: entry, options: options, now: now)
+                    storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: stamp)
                     return .answered(entry)
                 }
                 // Present but stale: refresh it under a lease.
@@ -57,7 +57,7 @@ extension StrataCache {
                 await coherentTier.waitForFill(key.storageKey, timeout: min(max(remaining, .milliseconds(1)), left))
                 if case .found(let entry) = await readDistributed(key: key), clock.now < entry.metadata.freshUntil {
                     record(.hit(.distributed, namespace: namespace))
-                    storeInMemory(key: key, entry: entry, options: options, now: clock.now)
+                    storeInMemory(key: key, entry: entry, options: options, now: clock.now, unlessRemovedSince: stamp)
                     return .answered(entry)
                 }
             }

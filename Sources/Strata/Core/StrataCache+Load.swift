@@ -9,7 +9,7 @@ extension StrataCache {
 
     func loadFromSource<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, candidate: ResolvedEntry?,
-        fill: FillMode = .plain, publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
+        fill: FillMode = .plain, stamp: RemovalStamp?, publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
     ) async -> Result<ResolvedEntry, any Error> {
         let namespace = key.namespace.name
         let started = clock.now
@@ -22,7 +22,8 @@ extension StrataCache {
             },
             onHardTimeout: {
                 // Bound every waiter's wait even if the loader ignores cancellation.
-                publish(self.failSafe(key: key, options: options, candidate: candidate, error: LoaderHardTimeout(), now: self.clock.now, record: false))
+                publish(self.failSafe(
+                    key: key, options: options, candidate: candidate, error: LoaderHardTimeout(), now: self.clock.now, record: false, stamp: stamp))
             }
         )
         let finished = clock.now
@@ -44,7 +45,7 @@ extension StrataCache {
             let token: String? = if case .lease(let token) = fill { token } else { nil }
             let conditional = token != nil || (coherentTier != nil && entry.metadata.dataVersion != nil)
             guard conditional else {
-                storeInMemory(key: key, entry: entry, options: options, now: finished)
+                storeInMemory(key: key, entry: entry, options: options, now: finished, unlessRemovedSince: stamp)
                 // Waiters need not wait for the distributed write (up to its deadline when Redis is slow).
                 publish(.success(entry))
                 await storeDistributed(key: key, entry: entry, options: options, now: finished)
@@ -56,12 +57,12 @@ extension StrataCache {
                 // get it. Everyone waiting starts over (rare: only when a write races the load).
                 return .failure(FlightOvertaken(entry: entry))
             }
-            storeInMemory(key: key, entry: entry, options: options, now: finished)
+            storeInMemory(key: key, entry: entry, options: options, now: finished, unlessRemovedSince: stamp)
             return .success(entry)
         case .failure(let error):
             let timedOut = error is LoaderHardTimeout
             record(.loadCompleted(namespace: namespace, outcome: timedOut ? .timedOut : .failed, duration: elapsed))
-            return failSafe(key: key, options: options, candidate: candidate, error: error, now: finished, record: true)
+            return failSafe(key: key, options: options, candidate: candidate, error: error, now: finished, record: true, stamp: stamp)
         }
     }
 
@@ -69,7 +70,7 @@ extension StrataCache {
     /// briefly so the failing source is not hit on every request), otherwise a ``CacheError``.
     func failSafe<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, candidate: ResolvedEntry?, error: any Error,
-        now: CacheInstant, record shouldRecord: Bool
+        now: CacheInstant, record shouldRecord: Bool, stamp: RemovalStamp?
     ) -> Result<ResolvedEntry, any Error> {
         let timedOut = error is LoaderHardTimeout
         if let candidate, options.staleness.ifError > .zero,
@@ -82,7 +83,7 @@ extension StrataCache {
                     metadata: ["namespace": "\(key.namespace.name)", "reason": "\(timedOut ? "timeout" : "error")"])
                 storeInMemory(
                     key: key, entry: candidate, options: options, now: now,
-                    localFreshUntil: now.advanced(by: options.staleness.failSafeThrottle))
+                    localFreshUntil: now.advanced(by: options.staleness.failSafeThrottle), unlessRemovedSince: stamp)
             }
             return .success(candidate)
         }
@@ -151,16 +152,29 @@ extension StrataCache {
 
     /// Puts an entry in the in-process tier, trusted until `localFreshUntil` (by default the
     /// entry's freshness capped by `memoryFreshFor`).
+    ///
+    /// - Parameter stamp: taken before the entry was fetched from the distributed tier or the
+    ///   source; when the key was invalidated since, the entry may predate that write and is not
+    ///   stored (the caller still gets it: its read began before the invalidation). `nil` for this
+    ///   instance's own writes.
     func storeInMemory<Value: Sendable>(
         key: CacheKey<Value>, entry: ResolvedEntry, options: CacheEntryOptions, now: CacheInstant,
-        localFreshUntil: CacheInstant? = nil
+        localFreshUntil: CacheInstant? = nil, unlessRemovedSince stamp: RemovalStamp?
     ) {
         guard options.tiers.contains(.writeMemory), let memory else { return }
         let trustedUntil = localFreshUntil
             ?? min(entry.metadata.freshUntil, now.advanced(by: options.expiration.memoryFreshFor ?? options.expiration.freshFor))
-        memory.setValue(
-            MemoryEntry(resolved: entry, localFreshUntil: trustedUntil),
-            forKey: key.storageKey,
-            expiresAt: max(entry.metadata.staleUntil, trustedUntil))
+        let memoryEntry = MemoryEntry(resolved: entry, localFreshUntil: trustedUntil)
+        let expiresAt = max(entry.metadata.staleUntil, trustedUntil)
+        if let stamp {
+            memory.setValue(memoryEntry, forKey: key.storageKey, expiresAt: expiresAt, unlessRemovedSince: stamp)
+        } else {
+            memory.setValue(memoryEntry, forKey: key.storageKey, expiresAt: expiresAt)
+        }
+    }
+
+    /// A removal stamp for `key` when there is an in-process tier.
+    func removalStamp<Value: Sendable>(for key: CacheKey<Value>) -> RemovalStamp? {
+        memory?.removalStamp(forKey: key.storageKey)
     }
 }

@@ -17,6 +17,9 @@ extension StrataCache {
             // A fresh distributed hit needs no coordination: read it in the caller's task (one
             // pipelined GET) and only start or join a flight when there is something to load.
             var prefetched: DistributedRead?
+            // Taken before anything is fetched: an invalidation that lands during the fetch keeps
+            // its result out of the in-process tier.
+            let stamp = removalStamp(for: key)
             if options.tiers.contains(.readDistributed), distributed != nil {
                 let read = await readDistributed(key: key)
                 let now = clock.now
@@ -24,12 +27,12 @@ extension StrataCache {
                     earlyRefreshReason(entry.metadata, options: options, now: now) == nil
                 {
                     record(.hit(.distributed, namespace: key.namespace.name))
-                    storeInMemory(key: key, entry: entry, options: options, now: now)
+                    storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: stamp)
                     return entry
                 }
                 prefetched = read
             }
-            return try await sharedResolve(key: key, options: options, load: load, fallback: fallback, prefetched: prefetched)
+            return try await sharedResolve(key: key, options: options, load: load, fallback: fallback, prefetched: prefetched, stamp: stamp)
         }
     }
 
@@ -48,9 +51,10 @@ extension StrataCache {
     /// Joins (or starts) the flight for `key` and returns its outcome.
     func sharedResolve<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?,
-        prefetched: DistributedRead? = nil
+        prefetched: DistributedRead? = nil, stamp: RemovalStamp?
     ) async throws -> ResolvedEntry {
         var prefetched = prefetched
+        var stamp = stamp
         var overtaken = 0
         while true {
             do {
@@ -58,10 +62,11 @@ extension StrataCache {
                     key: key.storageKey,
                     start: { flightID in
                         let read = prefetched
+                        let readStamp = stamp
                         let submitted = background.submit {
                             await self.runFlight(
                                 key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false,
-                                prefetched: read)
+                                prefetched: read, stamp: readStamp)
                         }
                         if !submitted {
                             flights.complete(key: key.storageKey, flightID: flightID, outcome: .failure(InlineLoadRequired()))
@@ -71,6 +76,7 @@ extension StrataCache {
                 )
             } catch let error as FlightOvertaken {
                 prefetched = nil
+                stamp = removalStamp(for: key)
                 // Bounded: under a storm of writes, the last load's value is still a correct answer
                 // for a caller that has been waiting through them.
                 overtaken += 1
@@ -83,9 +89,10 @@ extension StrataCache {
                 guard let flightID = flights.startWithoutWaiters(key: key.storageKey) else { continue }
                 let outcome = await runFlight(
                     key: key, options: options, load: load, fallback: fallback, flightID: flightID, refreshing: false,
-                    prefetched: prefetched)
+                    prefetched: prefetched, stamp: stamp)
                 if case .failure(let error as FlightOvertaken) = outcome {
                     prefetched = nil
+                    stamp = removalStamp(for: key)
                     overtaken += 1
                     if overtaken >= 3 { return error.entry }
                     continue
@@ -101,8 +108,10 @@ extension StrataCache {
         reason: CacheEvent.RefreshReason, current: ResolvedEntry
     ) {
         guard let flightID = flights.startWithoutWaiters(key: key.storageKey) else { return }
+        let stamp = removalStamp(for: key)
         let submitted = background.submit {
-            await self.runFlight(key: key, options: options, load: load, fallback: current, flightID: flightID, refreshing: true)
+            await self.runFlight(
+                key: key, options: options, load: load, fallback: current, flightID: flightID, refreshing: true, stamp: stamp)
         }
         if submitted {
             record(.refreshStarted(namespace: key.namespace.name, reason: reason))
@@ -133,7 +142,7 @@ extension StrataCache {
     @discardableResult
     func runFlight<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader,
-        fallback: ResolvedEntry?, flightID: UInt64, refreshing: Bool, prefetched: DistributedRead? = nil
+        fallback: ResolvedEntry?, flightID: UInt64, refreshing: Bool, prefetched: DistributedRead? = nil, stamp: RemovalStamp?
     ) async -> Result<ResolvedEntry, any Error> {
         let storageKey = key.storageKey
         let publish: @Sendable (Result<ResolvedEntry, any Error>) -> Void = { [flights] outcome in
@@ -141,7 +150,7 @@ extension StrataCache {
         }
         let outcome = await flightBody(
             key: key, options: options, load: load, fallback: fallback, refreshing: refreshing, prefetched: prefetched,
-            publish: publish)
+            stamp: stamp, publish: publish)
         flights.complete(key: storageKey, flightID: flightID, outcome: outcome)
         return outcome
     }
@@ -150,7 +159,7 @@ extension StrataCache {
     /// process already holds: a distributed copy only counts if it is newer than ours.
     func flightBody<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader, fallback: ResolvedEntry?,
-        refreshing: Bool, prefetched: DistributedRead? = nil,
+        refreshing: Bool, prefetched: DistributedRead? = nil, stamp: RemovalStamp?,
         publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
     ) async -> Result<ResolvedEntry, any Error> {
         let namespace = key.namespace.name
@@ -168,7 +177,7 @@ extension StrataCache {
                 let newerThanOurs = fallback.map { metadata.createdAt > $0.metadata.createdAt } ?? true
                 if now < metadata.freshUntil, !refreshing || newerThanOurs {
                     record(.hit(.distributed, namespace: namespace))
-                    storeInMemory(key: key, entry: entry, options: options, now: now)
+                    storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: stamp)
                     guard !refreshing, let reason = earlyRefreshReason(metadata, options: options, now: now) else {
                         return .success(entry)
                     }
@@ -195,18 +204,20 @@ extension StrataCache {
                 // The in-process copy is still logically fresh: keep trusting it rather than sending
                 // every request to the source while the distributed tier is down.
                 if !refreshing, let fallback, now < fallback.metadata.freshUntil {
-                    storeInMemory(key: key, entry: fallback, options: options, now: now)
+                    storeInMemory(key: key, entry: fallback, options: options, now: now, unlessRemovedSince: stamp)
                     return .success(fallback)
                 }
             }
         }
         var fill = FillMode.plain
         if options.coherence.leases, distributedAnswered {
-            switch await leaseDecision(key: key, options: options, candidate: candidate, refreshing: refreshing || publishedEarly) {
+            switch await leaseDecision(
+                key: key, options: options, candidate: candidate, refreshing: refreshing || publishedEarly, stamp: stamp)
+            {
             case .answered(let entry): return .success(entry)
             case .load(let mode): fill = mode
             }
         }
-        return await loadFromSource(key: key, options: options, load: load, candidate: candidate, fill: fill, publish: publish)
+        return await loadFromSource(key: key, options: options, load: load, candidate: candidate, fill: fill, stamp: stamp, publish: publish)
     }
 }

@@ -20,7 +20,7 @@ extension StrataCache {
             return nil
         }
         record(.hit(.distributed, namespace: namespace))
-        storeInMemory(key: key, entry: entry, options: options, now: now)
+        storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
         return entry.value(as: Value.self)
     }
 
@@ -35,7 +35,7 @@ extension StrataCache {
         let now = clock.now
         let entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
         flights.invalidated(key.storageKey)
-        storeInMemory(key: key, entry: entry, options: options, now: now)
+        storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
         let stored = await storeDistributed(key: key, entry: entry, options: options, now: now)
         let announced = await announce([key.storageKey])
         return stored == .stored && announced
@@ -117,7 +117,7 @@ extension StrataCache {
         }
         flights.invalidated(key.storageKey)
         if outcome == .stored {
-            storeInMemory(key: key, entry: entry, options: options, now: now)
+            storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
         } else {
             memory?.removeValue(forKey: key.storageKey)
         }

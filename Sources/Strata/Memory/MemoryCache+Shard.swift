@@ -60,6 +60,16 @@ extension MemoryCache {
         @usableFromInline var sweepCursor = 0
         @usableFromInline var evicted: [Int32] = []
         @usableFromInline var statistics = MemoryCacheStatistics()
+        /// Explicit removals per stripe of keys (see ``MemoryCache/removalStamp(forKey:)``).
+        @usableFromInline var removalStamps = [UInt32](repeating: 0, count: Shard.removalStripes)
+
+        /// Stripes per shard: enough that a removal rarely shares a stripe with an unrelated
+        /// key being read, few enough to bump them all on a clear.
+        @inlinable
+        static var removalStripes: Int { 64 }
+
+        @inlinable
+        static func removalStripe(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash >> 24) & UInt64(removalStripes - 1)) }
 
         init(policy: AdaptiveTinyLFU, expectedCount: Int) {
             self.policy = policy
@@ -147,6 +157,7 @@ extension MemoryCache {
         /// Removes the key's entry; returns its value unless it had expired.
         @inlinable
         mutating func removeValue(forKey key: Key, hash: UInt64, now: () -> Int64, removals: inout Removals) -> Value? {
+            removalStamps[Self.removalStripe(hash)] &+= 1
             guard let slot = slot(of: key, hash: hash) else { return nil }
             if isExpired(slot, now: now) {
                 remove(slot, cause: .expired, removals: &removals)
@@ -163,12 +174,19 @@ extension MemoryCache {
                 remove(Int32(slot), cause: .explicit, removals: &removals)
                 removed += 1
             }
+            // Entries keep no hash: a filtered removal moves every stripe of the shard.
+            if removed > 0 { bumpAllRemovalStamps() }
             return removed
+        }
+
+        mutating func bumpAllRemovalStamps() {
+            for stripe in removalStamps.indices { removalStamps[stripe] &+= 1 }
         }
 
         /// Empties the shard. The policy keeps what it learnt (frequencies, window size).
         mutating func removeAll(removals: inout Removals) {
             for case let entry? in entries { removals.append(entry.key, entry.value, .explicit) }
+            bumpAllRemovalStamps()
             statistics.removals += index.count
             entries.removeAll()
             index.removeAll()

@@ -94,17 +94,54 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
     /// - Complexity: O(1) amortised.
     @inlinable
     public func setValue(_ value: Value, forKey key: Key, expiresAt: CacheInstant? = nil) {
+        _ = store(value, forKey: key, expiresAt: expiresAt, unlessRemovedSince: nil)
+    }
+
+    /// Marks the current point in the history of explicit removals that could concern `key`.
+    ///
+    /// Take a stamp before fetching a value from elsewhere (a shared tier, a database), then store
+    /// it with ``setValue(_:forKey:expiresAt:unlessRemovedSince:)``: if `key` was removed in
+    /// between (an invalidation raced the fetch), the possibly outdated value is not stored.
+    /// Removals of other keys that share the key's stripe, and ``removeAll()``, also void the
+    /// stamp; that only costs a skipped store.
+    ///
+    /// - Complexity: O(1).
+    @inlinable
+    public func removalStamp(forKey key: Key) -> RemovalStamp {
+        let hash = hash(key)
+        let value = shard(for: hash).state.withLock { $0.removalStamps[Shard.removalStripe(hash)] }
+        return RemovalStamp(hash: hash, value: value)
+    }
+
+    /// Stores `value` for `key` like ``setValue(_:forKey:expiresAt:)``, unless `key` may have been
+    /// removed since `stamp` was taken; returns whether it was stored.
+    ///
+    /// The check and the store happen under the shard's lock, so a removal either comes before
+    /// (and the store is refused) or after (and removes what was stored).
+    ///
+    /// - Complexity: O(1) amortised.
+    @inlinable @discardableResult
+    public func setValue(_ value: Value, forKey key: Key, expiresAt: CacheInstant? = nil, unlessRemovedSince stamp: RemovalStamp) -> Bool {
+        store(value, forKey: key, expiresAt: expiresAt, unlessRemovedSince: stamp)
+    }
+
+    @inlinable
+    func store(_ value: Value, forKey key: Key, expiresAt: CacheInstant?, unlessRemovedSince stamp: RemovalStamp?) -> Bool {
         let weight = weigher.map { $0(key, value) } ?? 1
         precondition(weight >= 0, "MemoryCache weigher returned a negative weight")
         let expiry = expiresAt?.millisecondsSinceEpoch ?? Shard.never
         var removals = Removals(isEnabled: listener != nil)
         let hash = hash(key)
-        shard(for: hash).state.withLock { shard in
+        precondition(stamp == nil || stamp?.hash == hash, "a removal stamp was used for another key or cache")
+        let stored = shard(for: hash).state.withLock { shard in
+            if let stamp, shard.removalStamps[Shard.removalStripe(hash)] != stamp.value { return false }
             let now = expiresAt != nil || shard.hasExpiringEntries ? clock.now.millisecondsSinceEpoch : nil
             shard.setValue(
                 value, forKey: key, hash: hash, weight: weight, expiresAt: expiry, now: now, removals: &removals)
+            return true
         }
         notify(removals)
+        return stored
     }
 
     /// Removes the entry for `key` and returns its value (`nil` if absent or already expired).
@@ -211,5 +248,18 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
     func notify(_ removals: Removals) {
         guard let listener, !removals.items.isEmpty else { return }
         for item in removals.items { listener(item.key, item.value, item.cause) }
+    }
+}
+
+/// A point in the history of removals that may concern one key of a ``MemoryCache``; see
+/// ``MemoryCache/removalStamp(forKey:)``.
+public struct RemovalStamp: Sendable, Hashable {
+    @usableFromInline let hash: UInt64
+    @usableFromInline let value: UInt32
+
+    @inlinable
+    init(hash: UInt64, value: UInt32) {
+        self.hash = hash
+        self.value = value
     }
 }

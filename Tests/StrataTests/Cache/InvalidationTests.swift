@@ -103,6 +103,32 @@ final class FakeBus: Sendable {
         #expect(second.statistics().invalidationsReceived == 2)
     }
 
+    /// The checker found this race: a load (or distributed read) that began before another
+    /// instance's write, and finished after its invalidation arrived, must not leave its older
+    /// value in the in-process tier. Its caller still gets that value: its read began first.
+    @Test func aLoadThatAnInvalidationOvertookIsNotKeptInProcess() async throws {
+        let bus = FakeBus()
+        let tier = FakeDistributedTier()
+        let clock = ManualCacheClock()
+        let writer = try StrataCache(configuration: .init(clock: clock), distributedTier: tier, invalidationBus: bus.endpoint())
+        let reader = try StrataCache(configuration: .init(clock: clock), distributedTier: tier, invalidationBus: bus.endpoint())
+        let key = try makeNamespace().key("raced")
+        let probe = LoaderProbe()
+        probe.close()
+        try await withRunningCache(writer) {
+            try await withRunningCache(reader) {
+                await eventually { bus.subscriberCount == 2 }
+                async let slowRead = fetch(reader, key, loading: "v1", probe: probe)
+                await eventually { probe.waitingCount == 1 }
+                #expect(try await writer.set("v2", for: key))
+                probe.open()
+                let slowValue = try await slowRead
+                #expect(slowValue == "v1")
+                #expect(reader.memory?.value(forKey: key.storageKey) == nil)
+            }
+        }
+    }
+
     @Test func subscribingFlushesTheInProcessTier() async throws {
         let bus = FakeBus()
         let cache = try StrataCache(configuration: .init(clock: ManualCacheClock()), invalidationBus: bus.endpoint())
