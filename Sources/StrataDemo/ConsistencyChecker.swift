@@ -62,7 +62,7 @@ public struct ConsistencyChecker: Sendable {
             operations: Int = 100_000, instances: Int = 3, hotKeys: Int = 4, readersPerInstance: Int = 12,
             writersPerInstance: Int = 2, loaderDelay: ClosedRange<Duration> = .zero ... .milliseconds(20),
             writerDelay: ClosedRange<Duration> = .zero ... .milliseconds(5), strategies: [Strategy] = Strategy.allCases,
-            nemesis: [NemesisFault] = [], nemesisInterval: Duration = .milliseconds(150)
+            nemesis: [NemesisFault] = [], nemesisInterval: Duration = .milliseconds(300)
         ) {
             self.operations = operations
             self.instances = instances
@@ -263,7 +263,11 @@ struct CheckedInstance: Sendable {
         connections = try redis.makeStack(tier: .init(operationTimeout: .seconds(2)))
         let bus = RedisInvalidationBus(client: connections.busClient, configuration: .init(channel: "strata:check:invalidations"))
         cache = try StrataCache(
-            configuration: .init(memoryMaximumEntries: strategy.usesInProcessTier ? 1_000 : 0, logger: DemoEnvironment.quietLogger),
+            configuration: .init(
+                memoryMaximumEntries: strategy.usesInProcessTier ? 1_000 : 0, logger: DemoEnvironment.quietLogger,
+                // Short, constant breaks: a nemesis run should exercise Redis between faults, not
+                // wait out ever longer breaks with the tier switched off.
+                breaker: .init(breakDuration: .milliseconds(100), breakDurationMultiplier: 1)),
             distributedTier: connections.tier,
             invalidationBus: ObservedInvalidationBus(base: bus, received: received))
         products = Self.namespace(for: strategy)

@@ -25,6 +25,35 @@ import Testing
         #expect(verdict.reads == 4 && verdict.writes == 1)
     }
 
+    /// With in-process tiers, a read may lag a write until its instance received the invalidation
+    /// (the writer's own instance knows at the acknowledgement); after that, or with no receipt at
+    /// all, it is a violation.
+    @Test func inProcessReadsMayLagOnlyUntilTheirInstanceReceivedTheInvalidation() {
+        let history = History()
+        let t0 = ContinuousClock.now
+        func at(_ milliseconds: Int) -> ContinuousClock.Instant { t0.advanced(by: .milliseconds(milliseconds)) }
+        history.recordWrite(instance: 0, key: 1, version: 2, start: at(0), acknowledged: at(10))
+        history.recordReceipt(instance: 1, key: 1, at: at(14))
+        // Instance 1 before its receipt: allowed, 2 ms behind.
+        history.recordRead(instance: 1, key: 1, version: 1, start: at(12))
+        // Instance 1 after its receipt: a violation.
+        history.recordRead(instance: 1, key: 1, version: 1, start: at(15))
+        // The writer's own instance after the acknowledgement: a violation.
+        history.recordRead(instance: 0, key: 1, version: 1, start: at(11))
+        // Instance 3 never received it: a violation.
+        history.recordRead(instance: 3, key: 1, version: 1, start: at(20))
+        // A flush counts as receipt of everything.
+        history.recordWrite(instance: 0, key: 2, version: 5, start: at(0), acknowledged: at(10))
+        history.recordReceipt(instance: 2, key: nil, at: at(30))
+        history.recordRead(instance: 2, key: 2, version: 4, start: at(25))
+        let verdict = history.check(inProcess: true)
+        #expect(verdict.staleReads == 3)
+        #expect(verdict.staleWithinPropagation == 2)
+        #expect(verdict.maxStalenessWithinPropagation == .milliseconds(15))
+        // Acknowledgement to receipt, per write and instance that received it.
+        #expect(verdict.propagation.sorted() == [.milliseconds(4), .milliseconds(20), .milliseconds(20)])
+    }
+
     /// Against a real Redis with adversarial delays: naive cache-aside serves stale reads; leases
     /// and versioned write-through serve none.
     @Test(.timeLimit(.minutes(3))) func leasesAndVersionedWriteThroughServeNoStaleReadsWhereNaiveDoes() async throws {
@@ -37,6 +66,8 @@ import Testing
         #expect(naive.staleReads > 0)
         #expect(leases.staleReads == 0)
         #expect(writeThrough.staleReads == 0)
+        let inProcess = try #require(byName[ConsistencyChecker.Strategy.leasesWithInProcessTier.rawValue])
+        #expect(inProcess.staleReads == 0)
         for result in report.strategies { #expect(result.operations >= 5_900) }
         let json = try JSONSerialization.jsonObject(with: Data(try report.renderJSON().utf8)) as? [String: Any]
         let strategies = json?["strategies"] as? [[String: Any]]
@@ -53,10 +84,10 @@ import Testing
     /// no stale read (writers retry an invalidation Redis did not acknowledge).
     @Test(.timeLimit(.minutes(3))) func connectionKillsAndPausesCauseNoStaleReadsWithLeasesOrVersionedWriteThrough() async throws {
         let checker = ConsistencyChecker(configuration: .init(
-            operations: 4_000, strategies: [.versionedWriteThrough, .leases], nemesis: [.killConnections, .pause],
+            operations: 4_000, strategies: [.versionedWriteThrough, .leases, .leasesWithInProcessTier], nemesis: [.killConnections, .pause],
             nemesisInterval: .milliseconds(100)))
         let report = try await checker.run(redisURL: nil, progress: DemoProgress { _ in })
-        #expect(report.strategies.count == 2)
+        #expect(report.strategies.count == 3)
         for result in report.strategies {
             #expect(result.staleReads == 0, "\(result.name)")
             #expect(result.faultsInjected > 0, "\(result.name)")
