@@ -3,6 +3,14 @@ import RedisServerHarness
 import Synchronization
 
 extension ConsistencyChecker {
+    /// The invalidation bus the instances use.
+    public enum Bus: String, Sendable, CaseIterable, Codable {
+        /// ``RedisInvalidationBus``: numbered pub/sub messages.
+        case pubSub = "pubsub"
+        /// ``RedisTrackingInvalidationBus``: Redis client tracking in broadcast mode.
+        case tracking
+    }
+
     /// A fault the checker's nemesis injects while the readers and writers run.
     public enum NemesisFault: String, Sendable, CaseIterable, Codable {
         /// `CLIENT KILL TYPE normal`: every instance's connections drop mid-command.

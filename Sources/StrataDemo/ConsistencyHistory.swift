@@ -17,7 +17,9 @@ final class History: Sendable {
         var instance: Int
         var key: Int
         var version: Int64
-        var start: ContinuousClock.Instant
+        /// When the (last, successful) attempt to update the cache began: an instance's receipt
+        /// of the key from then on is taken as this write's invalidation.
+        var invalidationStarted: ContinuousClock.Instant
         var acknowledged: ContinuousClock.Instant
     }
 
@@ -50,9 +52,12 @@ final class History: Sendable {
         state.withLock { $0.reads.append(Read(instance: instance, key: key, version: version, start: start)) }
     }
 
-    func recordWrite(instance: Int = 0, key: Int, version: Int64, start: ContinuousClock.Instant, acknowledged: ContinuousClock.Instant) {
+    func recordWrite(
+        instance: Int = 0, key: Int, version: Int64, invalidationStarted: ContinuousClock.Instant, acknowledged: ContinuousClock.Instant
+    ) {
         state.withLock {
-            $0.writes.append(Write(instance: instance, key: key, version: version, start: start, acknowledged: acknowledged))
+            $0.writes.append(Write(
+                instance: instance, key: key, version: version, invalidationStarted: invalidationStarted, acknowledged: acknowledged))
         }
     }
 
@@ -78,11 +83,11 @@ final class History: Sendable {
         var verdict = Verdict(reads: reads.count, writes: writes.count)
 
         /// When `instance` learned of `write`: its first receipt of that key (or a flush) at or
-        /// after the write started.
+        /// after the writer began updating the cache.
         func learned(_ instance: Int, _ write: Write) -> ContinuousClock.Instant? {
             if instance == write.instance { return write.acknowledged }
-            let ofKey = Self.first(in: receiptTimes[instance]?[write.key] ?? [], notBefore: write.start)
-            let flush = Self.first(in: receiptTimes[instance]?[nil] ?? [], notBefore: write.start)
+            let ofKey = Self.first(in: receiptTimes[instance]?[write.key] ?? [], notBefore: write.invalidationStarted)
+            let flush = Self.first(in: receiptTimes[instance]?[nil] ?? [], notBefore: write.invalidationStarted)
             switch (ofKey, flush) {
             case (let a?, let b?): return min(a, b)
             case (let a?, nil): return a

@@ -50,6 +50,9 @@ struct CheckConsistencyCommand: AsyncParsableCommand {
     @Option(help: "Faults to inject in turn, comma-separated: kill, pause, restart.")
     var nemesis: String?
 
+    @Option(help: "How instances learn of each other's writes: pubsub (numbered pub/sub messages) or tracking (Redis client tracking).")
+    var bus: String = "pubsub"
+
     @Flag(help: "Print JSON on stdout (progress goes to stderr).")
     var json = false
 
@@ -61,7 +64,8 @@ struct CheckConsistencyCommand: AsyncParsableCommand {
             }
             faults.append(fault)
         }
-        let checker = ConsistencyChecker(configuration: .init(operations: operations, instances: instances, nemesis: faults))
+        guard let busKind = ConsistencyChecker.Bus(rawValue: bus) else { throw ValidationError("unknown bus '\(bus)': use pubsub or tracking") }
+        let checker = ConsistencyChecker(configuration: .init(operations: operations, instances: instances, nemesis: faults, bus: busKind))
         let progress = DemoProgress { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let report = try await checker.run(redisURL: redis, progress: progress)
         print(json ? try report.renderJSON() : report.renderText())

@@ -10,7 +10,7 @@ import Testing
     @Test func theHistoryCheckFlagsExactlyTheReadsThatMissedAnAcknowledgedWrite() {
         let history = History()
         let t0 = ContinuousClock.now
-        history.recordWrite(key: 1, version: 2, start: t0, acknowledged: t0.advanced(by: .milliseconds(10)))
+        history.recordWrite(key: 1, version: 2, invalidationStarted: t0, acknowledged: t0.advanced(by: .milliseconds(10)))
         // Started before the acknowledgement: old data is allowed.
         history.recordRead(key: 1, version: 1, start: t0.advanced(by: .milliseconds(5)))
         // Started after it with the new version: fine.
@@ -32,7 +32,7 @@ import Testing
         let history = History()
         let t0 = ContinuousClock.now
         func at(_ milliseconds: Int) -> ContinuousClock.Instant { t0.advanced(by: .milliseconds(milliseconds)) }
-        history.recordWrite(instance: 0, key: 1, version: 2, start: at(0), acknowledged: at(10))
+        history.recordWrite(instance: 0, key: 1, version: 2, invalidationStarted: at(0), acknowledged: at(10))
         history.recordReceipt(instance: 1, key: 1, at: at(14))
         // Instance 1 before its receipt: allowed, 2 ms behind.
         history.recordRead(instance: 1, key: 1, version: 1, start: at(12))
@@ -43,7 +43,7 @@ import Testing
         // Instance 3 never received it: a violation.
         history.recordRead(instance: 3, key: 1, version: 1, start: at(20))
         // A flush counts as receipt of everything.
-        history.recordWrite(instance: 0, key: 2, version: 5, start: at(0), acknowledged: at(10))
+        history.recordWrite(instance: 0, key: 2, version: 5, invalidationStarted: at(0), acknowledged: at(10))
         history.recordReceipt(instance: 2, key: nil, at: at(30))
         history.recordRead(instance: 2, key: 2, version: 4, start: at(25))
         let verdict = history.check(inProcess: true)

@@ -1,7 +1,7 @@
 import NIOCore
 import Redis
 import RedisServerHarness
-import StrataRedis
+@testable import StrataRedis
 import Testing
 
 @testable import Strata
@@ -14,7 +14,9 @@ import Testing
     }
 
     func withInstances<T: Sendable>(
-        on server: RedisServer, _ body: @Sendable (Instance, Instance, RedisClient) async throws -> T
+        on server: RedisServer,
+        bus makeBus: (RedisClient) -> any InvalidationBus = { RedisInvalidationBus(client: $0) },
+        _ body: @Sendable (Instance, Instance, RedisClient) async throws -> T
     ) async throws -> T {
         func make() throws -> Instance {
             let client = try RedisClient(
@@ -23,7 +25,7 @@ import Testing
             let cache = try StrataCache(
                 configuration: .init(),
                 distributedTier: try RedisCacheTier(client: client, configuration: .init(operationTimeout: .seconds(2))),
-                invalidationBus: RedisInvalidationBus(client: client))
+                invalidationBus: makeBus(client))
             return Instance(client: client, cache: cache)
         }
         let first = try make()
@@ -113,5 +115,73 @@ import Testing
                 #expect(second.cache.memory?.value(forKey: key.storageKey) == nil)
             }
         }
+    }
+
+    // MARK: Server-assisted tracking
+
+    @Test(.timeLimit(.minutes(1))) func withTrackingAnotherInstancesWriteEvictsTheCopyWithoutAnyPublish() async throws {
+        try await RedisServer.withServer(.init()) { server in
+            try await withInstances(on: server, bus: { RedisTrackingInvalidationBus(client: $0) }) { first, second, publisher in
+                let namespace = try CacheNamespace<String>("item", codec: StringCacheCodec())
+                let key = namespace.key("tracked")
+                #expect(try await first.cache.set("v1", for: key))
+                // The first instance's own write came back as an invalidation too: wait for it to
+                // reach the second instance before caching there.
+                while second.cache.statistics().invalidationsReceived == 0 { try await Task.sleep(for: .milliseconds(2)) }
+                _ = try await second.cache.value(for: key) { "loader" }
+                #expect(second.cache.memory?.value(forKey: key.storageKey) != nil)
+                let received = second.cache.statistics().invalidationsReceived
+
+                #expect(try await first.cache.set("v2", for: key))
+                while second.cache.memory?.value(forKey: key.storageKey) != nil { try await Task.sleep(for: .milliseconds(2)) }
+                #expect(second.cache.statistics().invalidationsReceived > received)
+                #expect(try await second.cache.value(for: key) { "loader" } == "v2")
+
+                // A write from outside Strata invalidates as well.
+                let outside = try await second.cache.value(for: key) { "loader" }
+                #expect(outside == "v2")
+                _ = try await publisher.rawValue(["DEL", key.storageKey])
+                while second.cache.memory?.value(forKey: key.storageKey) != nil { try await Task.sleep(for: .milliseconds(2)) }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func withTrackingFlushAllAndALostConnectionFlushTheInProcessTier() async throws {
+        try await RedisServer.withServer(.init()) { server in
+            try await withInstances(on: server, bus: { RedisTrackingInvalidationBus(client: $0) }) { first, second, publisher in
+                let namespace = try CacheNamespace<String>("item", codec: StringCacheCodec())
+                let key = namespace.key("kept")
+                _ = try await second.cache.value(for: key) { "cached" }
+                var flushes = second.cache.statistics().memoryFlushes
+                _ = try await publisher.rawValue(["FLUSHALL"])
+                while second.cache.statistics().memoryFlushes == flushes { try await Task.sleep(for: .milliseconds(5)) }
+                #expect(second.cache.memory?.value(forKey: key.storageKey) == nil)
+
+                _ = try await second.cache.value(for: key) { "cached again" }
+                flushes = second.cache.statistics().memoryFlushes
+                _ = try await publisher.rawValue(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+                while second.cache.statistics().memoryFlushes == flushes { try await Task.sleep(for: .milliseconds(5)) }
+                #expect(second.cache.memory?.value(forKey: key.storageKey) == nil)
+
+                // Asking every instance to flush goes through the tracked flush key.
+                _ = try await second.cache.value(for: key) { "cached a third time" }
+                flushes = second.cache.statistics().memoryFlushes
+                try await RedisTrackingInvalidationBus(client: publisher).publish(.everything)
+                while second.cache.statistics().memoryFlushes == flushes { try await Task.sleep(for: .milliseconds(5)) }
+                #expect(first.cache.memory?.value(forKey: key.storageKey) == nil)
+            }
+        }
+    }
+
+    @Test func trackingMessagesMapToCacheEvents() {
+        let flushKey = "strata:flush-in-process"
+        #expect(RedisTrackingInvalidationBus.event(for: .keys(["{a}", "{b}"]), flushKey: flushKey) == .invalidate(["{a}", "{b}"]))
+        #expect(RedisTrackingInvalidationBus.event(for: .keys([flushKey]), flushKey: flushKey) == .flush(.requested))
+        #expect(
+            RedisTrackingInvalidationBus.event(for: .keys(["{a}:lease", "{a}", "{b}:inv", "plain"]), flushKey: flushKey)
+                == .invalidate(["{a}", "{b}", "plain"]))
+        #expect(RedisTrackingInvalidationBus.event(for: .all(.flushed), flushKey: flushKey) == .flush(.requested))
+        #expect(RedisTrackingInvalidationBus.event(for: .all(.disconnected), flushKey: flushKey) == .flush(.disconnected))
+        #expect(RedisTrackingInvalidationBus.event(for: .all(.redirectBroken), flushKey: flushKey) == .flush(.disconnected))
     }
 }

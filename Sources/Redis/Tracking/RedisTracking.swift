@@ -41,6 +41,10 @@ public enum RedisInvalidation: Sendable, Hashable {
         case flushed
         /// The tracking connection was lost: invalidations may have been missed until it is back.
         case disconnected
+        /// Tracking is on again after a loss. Values read through other connections while it was
+        /// off may have changed unreported: drop them too (single-server tracking only; a cluster
+        /// reader reads through its tracked connections, which serve nothing while down).
+        case reconnected
         /// The server reported `tracking-redir-broken`.
         case redirectBroken
         /// A cluster's slot map changed (a slot moved, a failover): keys of moved slots are now

@@ -56,7 +56,8 @@ final class TrackingSession: Sendable {
     }
 
     /// Until closed: watches the connection, and on loss reports `.all(.disconnected)` and
-    /// reconnects with backoff. Without a connection (a first connect that failed), connects.
+    /// reconnects with backoff, then reports `.all(.reconnected)`. Without a connection (a first
+    /// connect that failed), connects.
     func maintain() async {
         var failures = 0
         while let current = state.withLock({ $0.closed ? nil : Optional($0.connection) }) {
@@ -73,6 +74,7 @@ final class TrackingSession: Sendable {
             do {
                 try await connect()
                 failures = 0
+                onInvalidation(.all(.reconnected))
             } catch {
                 failures += 1
                 let delay = backoff.backoff(afterFailures: failures, jitter: .random(in: 0...1))

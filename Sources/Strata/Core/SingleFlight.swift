@@ -67,6 +67,13 @@ struct SingleFlightStateMachine<Waiter, Outcome> {
         retired[flight.id] = flight
     }
 
+    /// Invalidations may have been missed (the bus was down): every running flight may predate a
+    /// write, so none is joined any more.
+    mutating func invalidatedAll() {
+        for (_, flight) in flights { retired[flight.id] = flight }
+        flights.removeAll()
+    }
+
     /// Hands `outcome` to the current waiters and to anyone who joins until the flight completes.
     mutating func publishedEarly(key: String, flightID: UInt64, outcome: Outcome) -> [Waiter] {
         if var flight = retired[flightID], flight.early == nil {
@@ -139,6 +146,9 @@ final class SingleFlightTable<Value: Sendable>: Sendable {
 
     /// Stops new callers from joining the current flight for `key` (see the state machine).
     func invalidated(_ key: String) { machine.withLock { $0.invalidated(key: key) } }
+
+    /// See ``SingleFlightStateMachine/invalidatedAll()``.
+    func invalidatedAll() { machine.withLock { $0.invalidatedAll() } }
 
     func publishEarly(key: String, flightID: UInt64, outcome: Result<Value, any Error>) {
         let waiters = machine.withLock { $0.publishedEarly(key: key, flightID: flightID, outcome: outcome) }

@@ -11,6 +11,9 @@ extension StrataCache {
             record(.invalidationReceived(keys: keys.count))
         case .flush(let reason):
             memory?.removeAll()
+            // A load running now may have read the source before a write whose invalidation was
+            // missed: later callers must not join it.
+            flights.invalidatedAll()
             record(.memoryFlushed(reason: reason))
             if reason != .subscribed {
                 configuration.logger.notice(
