@@ -89,7 +89,7 @@ extension StrataCache {
         guard options.tiers.contains(.readMemory), let memory else { return .miss(fallback: nil) }
         let namespace = key.namespace.name
         var fallback: ResolvedEntry?
-        if let entry = memory.value(forKey: key.storageKey) {
+        if let entry = memoryEntry(memory, for: key) {
             let metadata = entry.resolved.metadata
             if now < entry.localFreshUntil {
                 record(.hit(.memory, namespace: namespace))
@@ -129,7 +129,7 @@ extension StrataCache {
             let reads = await distributed.get(owned.map(\.key.storageKey), now: now, record: record)
             for (item, read) in zip(owned, reads) {
                 var candidate = item.fallback
-                if case .found(let entry) = decode(read, key: item.key) {
+                if case .found(let entry) = await decode(read, key: item.key) {
                     if now < entry.metadata.freshUntil {
                         record(.hit(.distributed, namespace: item.key.namespace.name))
                         storeInMemory(key: item.key, entry: entry, options: options, now: now)
@@ -147,12 +147,15 @@ extension StrataCache {
 
         if !remaining.isEmpty {
             let keys = remaining.map(\.key)
+            // Before the load: a tag bumped while it runs must make its result stale.
+            let stamps = await self.stamps(for: staticTags(keys[0], options: options))
             let (loaded, elapsed) = await loadBatchFromSource(keys: keys, options: options, load: load)
             let now = clock.now
             for item in remaining {
                 switch loaded {
                 case .success(let values):
-                    let entry = makeEntry(value: values[item.key], options: options, now: now, recompute: elapsed)
+                    var entry = makeEntry(value: values[item.key], options: options, now: now, recompute: elapsed)
+                    entry.metadata.tagStamps = await addingValueTags(to: stamps, key: item.key, value: entry.value)
                     if entry.value != nil || options.negativeFor != nil {
                         storeInMemory(key: item.key, entry: entry, options: options, now: now)
                         await storeDistributed(key: item.key, entry: entry, options: options, now: now)
