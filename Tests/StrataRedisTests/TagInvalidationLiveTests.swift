@@ -1,9 +1,10 @@
 import NIOCore
 import Redis
 import RedisServerHarness
-import Strata
 import StrataRedis
 import Testing
+
+@testable import Strata
 
 /// Tag invalidation and namespace clearing across two instances (each its own client, cache and
 /// bus) over a real Redis. Waits use generous deadlines; nothing asserts on timing.
@@ -12,6 +13,10 @@ import Testing
         var options = CacheEntryOptions(freshFor: .seconds(60), refresh: .init(beta: nil))
         options.tags = tags
         return try CacheNamespace<String>(name, codec: StringCacheCodec(), defaultOptions: options)
+    }
+
+    static func knownEpoch(of tag: String, in cache: StrataCache) -> Int64? {
+        cache.tagTable.withLock { $0.epoch(of: tag) }
     }
 
     /// Waits (up to 10 s) until `condition` holds.
@@ -25,15 +30,18 @@ import Testing
             try await InvalidationBusLiveTests().withInstances(on: server) { first, second, client in
                 let namespace = try Self.namespace(tags: ["color:red"])
                 let key = namespace.key("a")
-                _ = try await first.cache.value(for: key) { "v1" }
+                // A write, not a load: a load hands its value to callers before its Redis write lands.
+                try await first.cache.set("v1", for: key)
                 #expect(try await second.cache.value(for: key) { "loaded by second" } == "v1")
+                #expect(second.cache.statistics().tagInvalidations == 0)
                 #expect(try await second.cache.cachedValue(for: key) == "v1")
                 #expect(try await first.cache.invalidate(tag: "color:red") == 1)
                 #expect(try await first.cache.cachedValue(for: key) == nil)
                 // The epoch lives in its own slot: one key per tag, hash tag around the whole key.
                 #expect(try await client.rawValue(["GET", "{strata:tag:color:red}"]) == .bulkString(ByteBuffer(string: "1")))
-                // The bus raises the second instance's epoch; its next read refuses its copy.
-                try await Self.waitUntil { second.cache.statistics().invalidationsReceived > 0 }
+                // The bus raises the second instance's epoch and evicts its in-process copy.
+                try await Self.waitUntil { Self.knownEpoch(of: "color:red", in: second.cache) == 1 }
+                #expect(second.cache.memory?.value(forKey: key.storageKey) == nil)
                 #expect(try await second.cache.cachedValue(for: key) == nil)
                 #expect(try await second.cache.value(for: key) { "v2" } == "v2")
             }
@@ -70,7 +78,7 @@ import Testing
                     #expect(try await first.cache.cachedValue(for: items.key(id)) == nil)
                     #expect(try await first.cache.cachedValue(for: users.key(id)) == "user \(id)")
                 }
-                try await Self.waitUntil { second.cache.statistics().tagInvalidations >= 5 || second.cache.statistics().memoryEntries == 0 }
+                try await Self.waitUntil { Self.knownEpoch(of: "@item", in: second.cache) == 1 }
                 for id in 0..<5 {
                     #expect(try await second.cache.cachedValue(for: items.key(id)) == nil)
                     #expect(try await second.cache.cachedValue(for: users.key(id)) == "user \(id)")
