@@ -33,19 +33,20 @@ struct TaggedHitBenchmark {
 
     func run() async throws -> Report {
         var options = CacheEntryOptions(freshFor: .seconds(3600), refresh: .init(beta: nil))
-        let untagged = try StrataCache(configuration: .init(memoryMaximumEntries: keyCount * 2), distributedTier: EmptyTier())
-        let tagged = try StrataCache(configuration: .init(memoryMaximumEntries: keyCount * 2))
+        let configuration = StrataCache.Configuration(memoryMaximumEntries: keyCount * 2)
+        // One cache per variant, each holding the same number of entries, so only the tags differ.
+        let untagged = try StrataCache(configuration: configuration, distributedTier: EmptyTier())
+        let namespaceTagged = try StrataCache(configuration: configuration)
+        let fourTagged = try StrataCache(configuration: configuration)
         let plain = try CacheNamespace<String>("bench", codec: StringCacheCodec(), defaultOptions: options)
         options.tags = ["tenant:1", "category:7", "brand:3"]
-        let fourTags = try CacheNamespace<String>("bench4", codec: StringCacheCodec(), defaultOptions: options)
-        for id in 0..<keyCount {
-            try await untagged.set("value", for: plain.key(id))
-            try await tagged.set("value", for: plain.key(id))
-            try await tagged.set("value", for: fourTags.key(id))
+        let fourTags = try CacheNamespace<String>("bench", codec: StringCacheCodec(), defaultOptions: options)
+        let variants: [(StrataCache, CacheNamespace<String>)] = [(untagged, plain), (namespaceTagged, plain), (fourTagged, fourTags)]
+        for (cache, namespace) in variants {
+            for id in 0..<keyCount { try await cache.set("value", for: namespace.key(id)) }
         }
         var generator = SystemRandomNumberGenerator()
         let order = (0..<hitsPerRound).map { _ in Int.random(in: 0..<keyCount, using: &generator) }
-        let variants: [(StrataCache, CacheNamespace<String>)] = [(untagged, plain), (tagged, plain), (tagged, fourTags)]
         var samples: [[Double]] = Array(repeating: [], count: variants.count)
         for round in 0..<rounds {
             for offset in 0..<variants.count {

@@ -58,7 +58,7 @@ extension StrataCache {
 
     /// Raises the known epoch of `tag` and evicts in-process entries it made stale.
     func observeEpoch(_ epoch: Int64, of tag: String, onlyIfKnown: Bool) {
-        let observed = tagTable.withLock { table -> (slot: Int, raised: Bool)? in
+        let observed = tagTable.withLock { table -> (cell: TagEpochCell, raised: Bool)? in
             if onlyIfKnown { return table.observeIfKnown(tag, epoch: epoch) }
             return table.observe(tag, epoch: epoch)
         }
@@ -66,7 +66,7 @@ extension StrataCache {
         // Reads would refuse these entries anyway; evicting frees their memory now. A bump is
         // rare (a write of the source), so one pass over the tier is affordable.
         memory.removeAll { _, entry in
-            entry.resolved.metadata.tagStamps.contains { $0.slot == observed.slot && $0.epoch < epoch }
+            entry.resolved.metadata.tagStamps.contains { $0.cell === observed.cell && $0.epoch < epoch }
         }
     }
 
@@ -114,24 +114,24 @@ extension StrataCache {
 
     // MARK: Judging entries
 
-    /// Whether no tag of an in-process entry moved on. Costs one lock and one compare per stamp;
+    /// Whether no tag of an in-process entry moved on. Costs one atomic load per stamp, no lock;
     /// unresolved tags count as current here (they were stamped while the store was unreachable
     /// and are resolved by the next refresh).
     func tagsCurrent(_ stamps: [TagStamp]) -> Bool {
-        stamps.isEmpty || tagTable.withLock { $0.verdict(stamps) } != .stale
+        stamps.isEmpty || TagEpochTable.verdict(stamps) != .stale
     }
 
     /// Judges an entry read from the distributed tier, fetching tags this instance never saw.
     func judge(_ stamps: [TagStamp]) async -> TagEpochTable.Verdict {
         guard !stamps.isEmpty else { return .current }
-        let verdict = tagTable.withLock { $0.verdict(stamps) }
+        let verdict = TagEpochTable.verdict(stamps)
         guard verdict == .unresolved else { return verdict }
-        let tags = tagTable.withLock { $0.unresolvedTags(in: stamps) }
+        let tags = TagEpochTable.unresolvedTags(in: stamps)
         guard let fetched = await fetchEpochs(tags) else { return .unresolved }
-        return tagTable.withLock { table in
+        tagTable.withLock { table in
             for (tag, epoch) in zip(tags, fetched) { table.observe(tag, epoch: epoch) }
-            return table.verdict(stamps)
         }
+        return TagEpochTable.verdict(stamps)
     }
 
     /// The in-process entry for `key`, unless a tag invalidated it (then it is removed and counted).

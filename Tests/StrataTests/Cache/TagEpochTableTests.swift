@@ -10,9 +10,9 @@ import Testing
         let (stamps, unresolved) = table.stamps(for: ["@item", "color"])
         #expect(unresolved.isEmpty)
         #expect(stamps.map(\.epoch) == [3, 1])
-        #expect(table.verdict(stamps) == .current)
+        #expect(TagEpochTable.verdict(stamps) == .current)
         table.observe("color", epoch: 2)
-        #expect(table.verdict(stamps) == .stale)
+        #expect(TagEpochTable.verdict(stamps) == .stale)
     }
 
     @Test func knowledgeOnlyMovesForward() {
@@ -21,9 +21,9 @@ import Testing
         #expect(!table.observe("t", epoch: 4).raised)
         #expect(!table.observe("t", epoch: 5).raised)
         #expect(table.epoch(of: "t") == 5)
-        let stamps = [TagStamp(tag: "t", slot: table.slot(for: "t"), epoch: 7)]
+        let stamps = [TagStamp(cell: table.cell(for: "t"), epoch: 7)]
         // Recorded by an instance that knew more: still current here.
-        #expect(table.verdict(stamps) == .current)
+        #expect(TagEpochTable.verdict(stamps) == .current)
     }
 
     @Test func tagsNeverFetchedAreUnresolvedAndStampedZero() {
@@ -31,18 +31,18 @@ import Testing
         let (stamps, unresolved) = table.stamps(for: ["new"])
         #expect(unresolved == ["new"])
         #expect(stamps.map(\.epoch) == [0])
-        #expect(table.verdict(stamps) == .unresolved)
-        #expect(table.unresolvedTags(in: stamps) == ["new"])
+        #expect(TagEpochTable.verdict(stamps) == .unresolved)
+        #expect(TagEpochTable.unresolvedTags(in: stamps) == ["new"])
         table.observe("new", epoch: 0)
-        #expect(table.verdict(stamps) == .current)
-        #expect(table.unresolvedTags(in: stamps).isEmpty)
+        #expect(TagEpochTable.verdict(stamps) == .current)
+        #expect(TagEpochTable.unresolvedTags(in: stamps).isEmpty)
     }
 
     @Test func aBumpOfATagThisInstanceNeverUsedIsNotRemembered() {
         var table = TagEpochTable()
         #expect(table.observeIfKnown("elsewhere", epoch: 9) == nil)
         #expect(table.count == 0)
-        _ = table.slot(for: "here")
+        _ = table.cell(for: "here")
         #expect(table.observeIfKnown("here", epoch: 2)?.raised == true)
     }
 
@@ -54,15 +54,16 @@ import Testing
             if stamp.tag == "known" { stamp.epoch = 1 }
             return stamp
         }
-        #expect(table.verdict(stamps) == .stale)
+        #expect(TagEpochTable.verdict(stamps) == .stale)
     }
 
-    @Test func recordedEpochsMapToSlotsOfThisTable() {
+    @Test func recordedEpochsShareTheCellsOfThisTable() {
         var table = TagEpochTable()
         table.observe("a", epoch: 4)
         let stamps = table.stamps(recorded: [.init(tag: "a", epoch: 3), .init(tag: "b", epoch: 0)])
-        #expect(stamps.map(\.slot) == [0, 1])
-        #expect(table.verdict(stamps) == .stale)
+        #expect(stamps[0].cell === table.cell(for: "a"))
+        #expect(stamps.map(\.tag) == ["a", "b"])
+        #expect(TagEpochTable.verdict(stamps) == .stale)
         #expect(table.allTags == ["a", "b"])
     }
 
