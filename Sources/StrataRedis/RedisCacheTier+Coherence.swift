@@ -114,7 +114,7 @@ extension RedisCacheTier: CoherentCacheTier {
         }
     }
 
-    private func runScript(_ script: RedisScript, keys: [String], arguments: [any RESPArgument & Sendable]) async throws -> RESPToken {
+    func runScript(_ script: RedisScript, keys: [String], arguments: [any RESPArgument & Sendable]) async throws -> RESPToken {
         switch backend {
         case .standalone(let client): try await client.run(script, keys: keys, arguments: arguments, timeout: timeout)
         case .cluster(let cluster): try await cluster.run(script, keys: keys, arguments: arguments, timeout: timeout)

@@ -24,15 +24,19 @@ public struct RedisCacheTier: DistributedCacheTier {
         public var fillChannel: String
         /// How long an invalidated version is remembered to refuse older fills (the watermark).
         public var watermarkLifetime: Duration
+        /// The prefix of tag epoch keys: a tag's epoch lives at `{<prefix><tag>}`, its own hash
+        /// slot. These keys have no expiry; see "Tags and clearing a namespace" on eviction policies.
+        public var tagEpochKeyPrefix: String
 
         /// Creates a configuration.
         public init(
             operationTimeout: Duration = .milliseconds(250), fillChannel: String = "strata:fills",
-            watermarkLifetime: Duration = .seconds(86_400)
+            watermarkLifetime: Duration = .seconds(86_400), tagEpochKeyPrefix: String = "strata:tag:"
         ) {
             self.operationTimeout = operationTimeout
             self.fillChannel = fillChannel
             self.watermarkLifetime = watermarkLifetime
+            self.tagEpochKeyPrefix = tagEpochKeyPrefix
         }
 
         /// Rejects a non-positive timeout.

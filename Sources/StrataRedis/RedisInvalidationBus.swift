@@ -69,6 +69,7 @@ public struct RedisInvalidationBus: InvalidationBus {
                     switch decoded.scope {
                     case .keys(let keys): deliver(.invalidate(keys))
                     case .everything: deliver(.flush(.requested))
+                    case .tagEpoch(let tag, let epoch): deliver(.tagEpoch(tag: tag, epoch: epoch))
                     }
                 }
             }

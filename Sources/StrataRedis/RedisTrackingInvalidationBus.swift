@@ -55,17 +55,24 @@ public struct RedisTrackingInvalidationBus: InvalidationBus {
         case .everything:
             _ = try await client.rawValue(["INCR", configuration.flushKey])
         case .keys(let keys):
-            let lifetime = "\(max(1, configuration.markerLifetime.cacheMilliseconds))"
-            let markers: [any RedisCommand] = keys.map { RawCommand(["SET", $0 + Self.markerSuffix, "1", "PX", lifetime]) }
+            let markers: [any RedisCommand] = keys.map { RawCommand(["SET", $0 + Self.markerSuffix, "1", "PX", markerLifetime]) }
             for result in try await client.pipeline(markers) { _ = try result.get() }
+        case .tagEpoch(let tag, let epoch):
+            // A push carries key names only, so the name carries the tag and its new epoch.
+            _ = try await client.rawValue(["SET", "\(Self.tagEpochPrefix)\(epoch):\(tag)", "1", "PX", markerLifetime])
         }
     }
+
+    private var markerLifetime: String { "\(max(1, configuration.markerLifetime.cacheMilliseconds))" }
+
+    /// Names of the keys that announce a tag's new epoch: `strata:tag-epoch:<epoch>:<tag>`.
+    static let tagEpochPrefix = "strata:tag-epoch:"
 
     static let markerSuffix = ":inv"
 
     public func run(deliver: @escaping @Sendable (InvalidationEvent) -> Void) async throws {
         let flushKey = configuration.flushKey
-        let options = RedisTrackingOptions(mode: .broadcast(prefixes: configuration.prefixes + [flushKey]))
+        let options = RedisTrackingOptions(mode: .broadcast(prefixes: configuration.prefixes + [flushKey, Self.tagEpochPrefix]))
         try await client.withTracking(options) { invalidation in
             deliver(Self.event(for: invalidation, flushKey: flushKey))
         } _: { _ in
@@ -81,11 +88,13 @@ public struct RedisTrackingInvalidationBus: InvalidationBus {
     static func event(for invalidation: RedisInvalidation, flushKey: String) -> InvalidationEvent {
         switch invalidation {
         case .keys(let keys):
-            keys.contains(flushKey) ? .flush(.requested) : .invalidate(entryKeys(keys))
+            if keys.contains(flushKey) { return .flush(.requested) }
+            if keys.count == 1, let bump = tagEpoch(announcedBy: keys[0]) { return .tagEpoch(tag: bump.tag, epoch: bump.epoch) }
+            return .invalidate(entryKeys(keys))
         case .all(.flushed):
-            .flush(.requested)
+            return .flush(.requested)
         case .all:
-            .flush(.disconnected)
+            return .flush(.disconnected)
         }
     }
 
@@ -100,5 +109,14 @@ public struct RedisTrackingInvalidationBus: InvalidationBus {
     static func entryKeys(_ keys: [String]) -> [String] {
         var seen = Set<String>()
         return keys.map(entryKey).filter { seen.insert($0).inserted }
+    }
+
+    /// The tag and epoch a `strata:tag-epoch:<epoch>:<tag>` key announces.
+    static func tagEpoch(announcedBy key: String) -> (tag: String, epoch: Int64)? {
+        guard key.hasPrefix(tagEpochPrefix) else { return nil }
+        let rest = key.dropFirst(tagEpochPrefix.count)
+        guard let colon = rest.firstIndex(of: ":"), let epoch = Int64(rest[..<colon]) else { return nil }
+        let tag = String(rest[rest.index(after: colon)...])
+        return tag.isEmpty ? nil : (tag, epoch)
     }
 }

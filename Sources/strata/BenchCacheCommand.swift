@@ -12,7 +12,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
             operation (getrusage), so neighbours' load affects both sides alike. `--json` prints a `ratios` \
             object: memory_hit_vs_dictionary (throughput ratio, higher is better) and redis_hit_vs_get \
             (CPU cost ratio through the cache's read path with the JSON codec, lower is better; _binary for \
-            the binary codec; _c1 suffixes for one task at a time).
+            the binary codec; _c1 suffixes for one task at a time), memory_hit_namespace_tag_vs_untagged and \
+            memory_hit_four_tags_vs_untagged (CPU cost of an in-process hit through the cache whose entries \
+            carry tag epochs, over one whose entries carry none; lower is better).
             """
     )
 
@@ -22,17 +24,22 @@ struct BenchCacheCommand: AsyncParsableCommand {
     struct Report: Codable {
         var ratios: [String: Double]
         var memory: MemoryTierBenchmark.Report
+        var tags: TaggedHitBenchmark.Report
         var redis: RedisTierBenchmark.Report
     }
 
     func run() async throws {
         if !json { print("measuring the memory tier against a locked dictionary…") }
         let memory = try MemoryTierBenchmark().run()
+        if !json { print("measuring in-process hits through the cache with and without tag epochs…") }
+        let tags = try await TaggedHitBenchmark().run()
         if !json { print("measuring Redis-tier hits against raw GETs on a private redis-server…") }
         let redis = try await RedisTierBenchmark().run()
         var ratios = redis.ratios
         ratios["memory_hit_vs_dictionary"] = memory.memoryHitVsDictionary
-        let report = Report(ratios: ratios, memory: memory, redis: redis)
+        ratios["memory_hit_namespace_tag_vs_untagged"] = tags.namespaceTagNanosecondsPerHit / tags.untaggedNanosecondsPerHit
+        ratios["memory_hit_four_tags_vs_untagged"] = tags.fourTagsNanosecondsPerHit / tags.untaggedNanosecondsPerHit
+        let report = Report(ratios: ratios, memory: memory, tags: tags, redis: redis)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -42,6 +49,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
         print(String(
             format: "memory tier: %.0f ns per hit, dictionary %.0f ns per lookup -> memory_hit_vs_dictionary %.2f",
             memory.memoryNanosecondsPerHit, memory.dictionaryNanosecondsPerLookup, memory.memoryHitVsDictionary))
+        print(String(
+            format: "cache in-process hit: %.0f ns untagged, %.0f ns with the namespace epoch, %.0f ns with four tags",
+            tags.untaggedNanosecondsPerHit, tags.namespaceTagNanosecondsPerHit, tags.fourTagsNanosecondsPerHit))
         print(redis.table())
         for (name, value) in ratios.sorted(by: { $0.key < $1.key }) { print(String(format: "%-32@ %.2f", name as NSString, value)) }
     }

@@ -125,11 +125,12 @@ import Testing
                 let namespace = try CacheNamespace<String>("item", codec: StringCacheCodec())
                 let key = namespace.key("tracked")
                 #expect(try await first.cache.set("v1", for: key))
-                // The first instance's own write came back as an invalidation too: wait for it to
-                // reach the second instance before caching there.
-                while second.cache.statistics().invalidationsReceived == 0 { try await Task.sleep(for: .milliseconds(2)) }
-                _ = try await second.cache.value(for: key) { "loader" }
-                #expect(second.cache.memory?.value(forKey: key.storageKey) != nil)
+                // The write comes back as invalidations too (the value, then the marker): cache
+                // on the second instance until a copy outlives them.
+                repeat {
+                    _ = try await second.cache.value(for: key) { "loader" }
+                    try await Task.sleep(for: .milliseconds(50))
+                } while second.cache.memory?.value(forKey: key.storageKey) == nil
                 let received = second.cache.statistics().invalidationsReceived
 
                 #expect(try await first.cache.set("v2", for: key))
@@ -180,6 +181,9 @@ import Testing
         #expect(
             RedisTrackingInvalidationBus.event(for: .keys(["{a}:lease", "{a}", "{b}:inv", "plain"]), flushKey: flushKey)
                 == .invalidate(["{a}", "{b}", "plain"]))
+        #expect(
+            RedisTrackingInvalidationBus.event(for: .keys(["strata:tag-epoch:42:blue:green"]), flushKey: flushKey)
+                == .tagEpoch(tag: "blue:green", epoch: 42))
         #expect(RedisTrackingInvalidationBus.event(for: .all(.flushed), flushKey: flushKey) == .flush(.requested))
         #expect(RedisTrackingInvalidationBus.event(for: .all(.disconnected), flushKey: flushKey) == .flush(.disconnected))
         #expect(RedisTrackingInvalidationBus.event(for: .all(.redirectBroken), flushKey: flushKey) == .flush(.disconnected))

@@ -41,5 +41,17 @@ import Testing
         #expect(try await tier.get("tier:1") == [1])
         try await tier.remove(keys)
         #expect(try await tier.get(keys).allSatisfy { $0 == nil })
+        try await exerciseTagEpochs(tier)
+    }
+
+    /// Each tag's epoch key is its own hash tag, so epochs spread over slots and nodes; reads are
+    /// split by slot and advances are one-key scripts.
+    private static func exerciseTagEpochs(_ tier: RedisCacheTier) async throws {
+        let tags = (0..<8).map { "tag:\($0)" }
+        #expect(Set(tags.map { HashSlot(key: "{strata:tag:\($0)}") }).count > 3)
+        for tag in tags.prefix(4) { #expect(try await tier.advanceEpoch(of: tag, above: 0) == 1) }
+        // A counter below what an instance knows (lost, then restarted) is lifted above it.
+        #expect(try await tier.advanceEpoch(of: "tag:0", above: 5) == 6)
+        #expect(try await tier.epochs(of: tags) == [6, 1, 1, 1, 0, 0, 0, 0])
     }
 }

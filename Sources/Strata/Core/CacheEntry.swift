@@ -10,6 +10,8 @@ struct EntryMetadata: Sendable, Hashable {
     var recompute: Duration
     /// The source of truth's version of the value, when known.
     var dataVersion: Int64?
+    /// The epochs of the entry's tags (its namespace's first) when it was filled.
+    var tagStamps: [TagStamp] = []
 }
 
 /// A value (or a cached "not found") with its metadata; the unit single-flight hands out.

@@ -134,6 +134,11 @@ public struct CacheEntryOptions: Sendable, Hashable {
     public var tiers: Tiers
     /// Leases (stale-set protection).
     public var coherence: Coherence = Coherence()
+    /// Tags of the entry, for ``StrataCache/invalidate(tag:)``: each is 1-256 UTF-8 bytes, at most
+    /// 63, none starting with `@` (reserved for namespaces). Every entry also carries its
+    /// namespace's own tag, so ``StrataCache/clear(_:)`` needs none. Tags that depend on the value
+    /// go in ``CacheNamespace``'s `tags` function instead.
+    public var tags: [String] = []
 
     /// Creates options; every group has a production-minded default.
     public init(
@@ -187,5 +192,6 @@ public struct CacheEntryOptions: Sendable, Hashable {
         guard coherence.leaseTime > .zero, coherence.maximumLeaseWait >= .zero else {
             throw fail("coherence.leaseTime must be positive and maximumLeaseWait not negative")
         }
+        if !tags.isEmpty { try CacheTagRules.validate(tags) }
     }
 }

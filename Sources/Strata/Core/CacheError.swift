@@ -4,7 +4,7 @@ public struct CacheError: Error, Sendable, CustomStringConvertible, CustomDebugS
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidConfiguration, loaderFailed, loaderTimedOut, decodingFailed, encodingFailed
-            case distributedTierUnavailable, cancelled, notRunning
+            case distributedTierUnavailable, cancelled, notRunning, tagInvalidationFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -25,6 +25,9 @@ public struct CacheError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let cancelled = Code(.cancelled)
         /// Work that needs the cache's `run()` was requested while it is not running.
         public static let notRunning = Code(.notRunning)
+        /// A tag's (or namespace's) epoch could not be advanced: the tag was NOT invalidated and
+        /// entries carrying it stay valid everywhere. Retry, or fall back to shorter lifetimes.
+        public static let tagInvalidationFailed = Code(.tagInvalidationFailed)
 
         public var description: String { base.rawValue }
     }

@@ -22,8 +22,14 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
     /// The source of truth's version of a value (a row version), when values carry one. Fills
     /// then carry it, so an older value can never overwrite a newer one in the distributed tier.
     public let dataVersion: (@Sendable (Value) -> Int64?)?
+    /// Tags derived from a loaded or written value (for example `{ ["category:\($0.category)"] }`),
+    /// added to the options' tags. Tags that break the rules of ``CacheEntryOptions/tags`` are
+    /// dropped (and logged), so keep them short and free of a leading `@`.
+    public let tags: (@Sendable (Value) -> [String])?
 
     let storagePrefix: String
+    /// The namespace's own epoch tag, carried by every entry; bumping it clears the namespace.
+    let epochTag: String
 
     /// Creates a namespace.
     ///
@@ -33,13 +39,15 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
     ///   - codec: the value codec for the distributed tier.
     ///   - defaultOptions: options for calls that pass none; validated here.
     ///   - dataVersion: reads the source's version from a value (for example `{ $0.version }`).
+    ///   - tags: tags derived from a value, for ``StrataCache/invalidate(tag:)``.
     /// - Throws: ``CacheError`` with code `.invalidConfiguration` for a bad name or incoherent options.
     public init(
         _ name: String,
         version: Int = 1,
         codec: any CacheCodec<Value>,
         defaultOptions: CacheEntryOptions = CacheEntryOptions(),
-        dataVersion: (@Sendable (Value) -> Int64?)? = nil
+        dataVersion: (@Sendable (Value) -> Int64?)? = nil,
+        tags: (@Sendable (Value) -> [String])? = nil
     ) throws(CacheError) {
         guard !name.isEmpty, name.utf8.count <= 64,
             name.utf8.allSatisfy({ CacheKeyEncoding.isNameByte($0) })
@@ -53,7 +61,9 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
         self.codec = codec
         self.defaultOptions = defaultOptions
         self.dataVersion = dataVersion
+        self.tags = tags
         self.storagePrefix = "\(name):v\(version):"
+        self.epochTag = CacheTagRules.namespaceTag(name)
     }
 
     /// The key for one value, built from its identifying parts in order.

@@ -44,6 +44,18 @@ extension StrataCache {
             }
         }
 
+        // Joined keys wait for their flights while this call's own flight runs, so a flight that
+        // ends first is not missed (and reloaded).
+        let joinedKeys = joined
+        async let joinedOutcomes = withThrowingTaskGroup(of: (CacheKey<Value>, ResolvedEntry).self) { group in
+            for (key, fallback) in joinedKeys {
+                group.addTask { (key, try await self.joinedResolve(key: key, options: options, load: load, fallback: fallback)) }
+            }
+            var outcomes: [(CacheKey<Value>, ResolvedEntry)] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+
         let ownedOutcomes: [String: Result<ResolvedEntry, any Error>]
         if owned.isEmpty {
             ownedOutcomes = [:]
@@ -57,26 +69,26 @@ extension StrataCache {
             ownedOutcomes = try await delivery.value()
         }
 
-        let joinedOutcomes = try await withThrowingTaskGroup(of: (CacheKey<Value>, ResolvedEntry).self) { group in
-            for (key, fallback) in joined {
-                group.addTask {
-                    (key, try await self.sharedResolve(
-                        key: key, options: options, load: self.singleLoader(for: key, load), fallback: fallback,
-                        stamp: self.removalStamp(for: key)))
-                }
-            }
-            var outcomes: [(CacheKey<Value>, ResolvedEntry)] = []
-            for try await outcome in group { outcomes.append(outcome) }
-            return outcomes
-        }
-
         for (key, _, _, _) in owned {
             if let entry = try ownedOutcomes[key.storageKey]?.get(), let value = entry.value(as: Value.self) { results[key] = value }
         }
-        for (key, entry) in joinedOutcomes {
+        for (key, entry) in try await joinedOutcomes {
             if let value = entry.value(as: Value.self) { results[key] = value }
         }
         return results
+    }
+
+    /// A key another caller was loading when the batch looked: its result if that flight already
+    /// stored it in memory, otherwise the flight's (or a new flight's) outcome.
+    private func joinedResolve<Value: Sendable>(
+        key: CacheKey<Value>, options: CacheEntryOptions,
+        load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value], fallback: ResolvedEntry?
+    ) async throws -> ResolvedEntry {
+        if options.tiers.contains(.readMemory), let memory, let entry = memoryEntry(memory, for: key), clock.now < entry.localFreshUntil {
+            return entry.resolved
+        }
+        return try await sharedResolve(
+            key: key, options: options, load: singleLoader(for: key, load), fallback: fallback, stamp: removalStamp(for: key))
     }
 
     enum MemoryLookup {
@@ -91,7 +103,7 @@ extension StrataCache {
         guard options.tiers.contains(.readMemory), let memory else { return .miss(fallback: nil) }
         let namespace = key.namespace.name
         var fallback: ResolvedEntry?
-        if let entry = memory.value(forKey: key.storageKey) {
+        if let entry = memoryEntry(memory, for: key) {
             let metadata = entry.resolved.metadata
             if now < entry.localFreshUntil {
                 record(.hit(.memory, namespace: namespace))
@@ -131,7 +143,7 @@ extension StrataCache {
             let reads = await distributed.get(owned.map(\.key.storageKey), now: now, record: record)
             for (item, read) in zip(owned, reads) {
                 var candidate = item.fallback
-                if case .found(let entry) = decode(read, key: item.key) {
+                if case .found(let entry) = await decode(read, key: item.key) {
                     if now < entry.metadata.freshUntil {
                         record(.hit(.distributed, namespace: item.key.namespace.name))
                         storeInMemory(key: item.key, entry: entry, options: options, now: now, unlessRemovedSince: item.stamp)
@@ -149,12 +161,15 @@ extension StrataCache {
 
         if !remaining.isEmpty {
             let keys = remaining.map(\.key)
+            // Before the load: a tag bumped while it runs must make its result stale.
+            let stamps = await self.stamps(for: staticTags(keys[0], options: options))
             let (loaded, elapsed) = await loadBatchFromSource(keys: keys, options: options, load: load)
             let now = clock.now
             for item in remaining {
                 switch loaded {
                 case .success(let values):
-                    let entry = makeEntry(value: values[item.key], options: options, now: now, recompute: elapsed)
+                    var entry = makeEntry(value: values[item.key], options: options, now: now, recompute: elapsed)
+                    entry.metadata.tagStamps = await addingValueTags(to: stamps, key: item.key, value: entry.value)
                     if entry.value != nil || options.negativeFor != nil {
                         storeInMemory(key: item.key, entry: entry, options: options, now: now, unlessRemovedSince: item.stamp)
                         await storeDistributed(key: item.key, entry: entry, options: options, now: now)

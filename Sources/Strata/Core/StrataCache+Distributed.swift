@@ -9,10 +9,11 @@ extension StrataCache {
     func readDistributed<Value: Sendable>(key: CacheKey<Value>) async -> DistributedRead {
         guard let distributed else { return .unavailable }
         let result = await distributed.get(key.storageKey, now: clock.now, record: record)
-        return decode(result, key: key)
+        return await decode(result, key: key)
     }
 
-    func decode<Value: Sendable>(_ result: DistributedTierGuard.ReadResult, key: CacheKey<Value>) -> DistributedRead {
+    /// Decodes what the tier returned; an entry whose tags moved on since its fill is a miss.
+    func decode<Value: Sendable>(_ result: DistributedTierGuard.ReadResult, key: CacheKey<Value>) async -> DistributedRead {
         switch result {
         case .notFound: return .notFound
         case .unavailable: return .unavailable
@@ -21,15 +22,26 @@ extension StrataCache {
                 record(.decodeFailed(namespace: key.namespace.name))
                 return .notFound
             }
-            return .found(entry)
+            switch await judge(entry.metadata.tagStamps) {
+            case .current:
+                return .found(entry)
+            case .stale:
+                record(.tagInvalidated(namespace: key.namespace.name))
+                return .notFound
+            case .unresolved:
+                // The epochs could not be fetched: an entry that cannot be vouched for is not served.
+                return .notFound
+            }
         }
     }
 
     func decodeEntry<Value: Sendable>(_ bytes: [UInt8], codec: any CacheCodec<Value>) -> ResolvedEntry? {
         guard let envelope = try? CacheEnvelope(decoding: bytes) else { return nil }
+        let stamps = envelope.tagEpochs.isEmpty || tagStore == nil
+            ? [] : tagTable.withLock { $0.stamps(recorded: envelope.tagEpochs) }
         let metadata = EntryMetadata(
             createdAt: envelope.createdAt, freshUntil: envelope.freshUntil, staleUntil: envelope.staleUntil,
-            recompute: envelope.recomputeTime, dataVersion: envelope.dataVersion)
+            recompute: envelope.recomputeTime, dataVersion: envelope.dataVersion, tagStamps: stamps)
         if envelope.isNegative { return ResolvedEntry(value: nil, metadata: metadata) }
         guard envelope.codecID == codec.id,
             let payload = try? envelope.decodedPayload(using: configuration.compression),
@@ -48,7 +60,8 @@ extension StrataCache {
         var envelope = CacheEnvelope(
             codecID: codec.id, flags: entry.value == nil ? .negative : [], createdAt: metadata.createdAt,
             freshUntil: metadata.freshUntil, staleUntil: metadata.staleUntil, recomputeTime: metadata.recompute,
-            dataVersion: metadata.dataVersion, payload: payload)
+            dataVersion: metadata.dataVersion,
+            tagEpochs: metadata.tagStamps.map { CacheEnvelope.TagEpoch(tag: $0.tag, epoch: $0.epoch) }, payload: payload)
         envelope.compressPayload(using: configuration.compression)
         return envelope.encoded()
     }

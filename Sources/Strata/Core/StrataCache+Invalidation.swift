@@ -9,11 +9,17 @@ extension StrataCache {
                 flights.invalidated(key)
             }
             record(.invalidationReceived(keys: keys.count))
+        case .tagEpoch(let tag, let epoch):
+            observeEpoch(epoch, of: tag, onlyIfKnown: true)
+            record(.invalidationReceived(keys: 0))
         case .flush(let reason):
             memory?.removeAll()
             // A load running now may have read the source before a write whose invalidation was
             // missed: later callers must not join it.
             flights.invalidatedAll()
+            // Tag bumps may have been missed too: the flush covers the in-process tier, the
+            // refetch covers entries read from the distributed tier.
+            requestTagEpochRefresh()
             record(.memoryFlushed(reason: reason))
             if reason != .subscribed {
                 configuration.logger.notice(
@@ -26,15 +32,24 @@ extension StrataCache {
     /// affected copies elsewhere expire after their in-process lifetime at the latest.
     @discardableResult
     func announce(_ keys: [String]) async -> Bool {
+        guard invalidationBus != nil else { return true }
+        var scopes: [InvalidationMessage.Scope] = []
+        var remaining = keys[...]
+        while !remaining.isEmpty {
+            let chunk = remaining.prefix(InvalidationMessage.maximumKeysPerMessage)
+            remaining = remaining.dropFirst(chunk.count)
+            scopes.append(.keys(Array(chunk)))
+        }
+        return await publish(scopes, keys: keys.count)
+    }
+
+    /// Publishes `scopes` in order; failures are counted and logged.
+    @discardableResult
+    func publish(_ scopes: [InvalidationMessage.Scope], keys: Int) async -> Bool {
         guard let bus = invalidationBus else { return true }
         do {
-            var remaining = keys[...]
-            while !remaining.isEmpty {
-                let chunk = remaining.prefix(InvalidationMessage.maximumKeysPerMessage)
-                remaining = remaining.dropFirst(chunk.count)
-                try await bus.publish(.keys(Array(chunk)))
-            }
-            record(.invalidationPublished(keys: keys.count))
+            for scope in scopes { try await bus.publish(scope) }
+            record(.invalidationPublished(keys: keys))
             return true
         } catch {
             record(.invalidationPublishFailed)

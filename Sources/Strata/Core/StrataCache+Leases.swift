@@ -39,7 +39,7 @@ extension StrataCache {
             case .granted:
                 return .load(.lease(token))
             case .present(let bytes):
-                if case .found(let entry) = decode(.found(bytes), key: key), now < entry.metadata.freshUntil {
+                if case .found(let entry) = await decode(.found(bytes), key: key), now < entry.metadata.freshUntil {
                     record(.hit(.distributed, namespace: namespace))
                     storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: stamp)
                     return .answered(entry)

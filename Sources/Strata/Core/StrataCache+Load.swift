@@ -12,6 +12,9 @@ extension StrataCache {
         fill: FillMode = .plain, stamp: RemovalStamp?, publish: @escaping @Sendable (Result<ResolvedEntry, any Error>) -> Void
     ) async -> Result<ResolvedEntry, any Error> {
         let namespace = key.namespace.name
+        // Stamped before the loader reads the source, so a tag bumped while it runs makes its
+        // result stale rather than blessing it with the new epoch.
+        let stamps = await self.stamps(for: staticTags(key, options: options))
         let started = clock.now
         let outcome = await runLoader(
             load: load, timeouts: options.timeouts, canServeStale: candidate != nil,
@@ -37,6 +40,13 @@ extension StrataCache {
             }
             var entry = makeEntry(value: value, options: options, now: finished, recompute: elapsed)
             if let value = value as? Value { entry.metadata.dataVersion = key.namespace.dataVersion?(value) }
+            entry.metadata.tagStamps = await addingValueTags(to: stamps, key: key, value: value)
+            if !tagsCurrent(entry.metadata.tagStamps) {
+                // A tag was invalidated while loading: callers that joined after it must not get
+                // this value; everyone waiting starts over, like after a refused fill.
+                record(.tagInvalidated(namespace: namespace))
+                return .failure(FlightOvertaken(entry: entry))
+            }
             guard fill != .none else {
                 // Loaded without a lease after waiting for someone else's fill: correct to return,
                 // not safe to cache (an invalidation may already have overtaken it).

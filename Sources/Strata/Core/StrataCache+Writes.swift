@@ -8,7 +8,7 @@ extension StrataCache {
         let now = clock.now
         let namespace = key.namespace.name
         if options.tiers.contains(.readMemory), let memory {
-            if let entry = memory.value(forKey: key.storageKey), now < entry.localFreshUntil {
+            if let entry = memoryEntry(memory, for: key), now < entry.localFreshUntil {
                 record(.hit(.memory, namespace: namespace))
                 return entry.resolved.value(as: Value.self)
             }
@@ -33,7 +33,8 @@ extension StrataCache {
     public func set<Value: Sendable>(_ value: Value, for key: CacheKey<Value>, options: CacheEntryOptions? = nil) async throws -> Bool {
         let options = try resolvedOptions(options, for: key)
         let now = clock.now
-        let entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
+        var entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
+        entry.metadata.tagStamps = await currentStamps(key, options: options, value: value)
         flights.invalidated(key.storageKey)
         storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
         let stored = await storeDistributed(key: key, entry: entry, options: options, now: now)
@@ -107,6 +108,7 @@ extension StrataCache {
         let now = clock.now
         var entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
         entry.metadata.dataVersion = version
+        entry.metadata.tagStamps = await currentStamps(key, options: options, value: value)
         var outcome: FillOutcome? = .stored
         if options.tiers.contains(.writeDistributed), let coherentTier {
             guard let bytes = encodeEntry(entry, codec: key.namespace.codec) else { return nil }
@@ -123,6 +125,21 @@ extension StrataCache {
         }
         await announce([key.storageKey])
         return outcome
+    }
+
+    /// Refuses every later fill of `key` older than `version` without touching the cached value:
+    /// raises the key's version watermark in a ``CoherentCacheTier``.
+    ///
+    /// For write-behind: the cache already shows `version` while the source still holds an older
+    /// row, so a loader that reads that row must not re-cache it once the entry expires or is
+    /// evicted. Only fills that carry a version (``CacheNamespace/dataVersion``) are checked.
+    /// - Returns: `false` when the tier is not coherent or could not be reached (counted).
+    @discardableResult
+    public func raiseVersionWatermark<Value: Sendable>(_ key: CacheKey<Value>, to version: Int64) async -> Bool {
+        guard let coherentTier, let distributed else { return false }
+        return await distributed.call(.set, now: clock.now, record: record) {
+            try await coherentTier.raiseWatermark(key.storageKey, to: version)
+        } != nil
     }
 
     /// Empties this process's in-process tier.

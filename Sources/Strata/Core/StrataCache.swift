@@ -1,5 +1,6 @@
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// The multi-tier cache: an in-process tier in front of an optional distributed tier, with
 /// single-flight loading, early refresh, stale serving and fail-safe.
@@ -35,6 +36,10 @@ public final class StrataCache: Service, Sendable {
         public var breaker: CircuitBreaker.Configuration
         /// Compression of payloads written to the distributed tier.
         public var compression: CacheCompression
+        /// How often ``run()`` refetches the epochs of every tag this instance knows (one batch of
+        /// `GET`s), bounding how long another instance's tag invalidation can go unseen when its
+        /// bus message is lost; `nil` relies on the bus alone.
+        public var tagEpochRefreshInterval: Duration?
 
         /// Creates a configuration with production defaults.
         public init(
@@ -44,7 +49,8 @@ public final class StrataCache: Service, Sendable {
             observer: any CacheObserver = NoCacheObserver(),
             logger: Logger = Logger(label: "strata.cache"),
             breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
-            compression: CacheCompression = CacheCompression()
+            compression: CacheCompression = CacheCompression(),
+            tagEpochRefreshInterval: Duration? = .seconds(1)
         ) {
             self.memoryMaximumEntries = memoryMaximumEntries
             self.clock = clock
@@ -53,6 +59,7 @@ public final class StrataCache: Service, Sendable {
             self.logger = logger
             self.breaker = breaker
             self.compression = compression
+            self.tagEpochRefreshInterval = tagEpochRefreshInterval
         }
     }
 
@@ -66,6 +73,11 @@ public final class StrataCache: Service, Sendable {
     let events: CacheEventSink
     let invalidationBus: (any InvalidationBus)?
     let coherentTier: (any CoherentCacheTier)?
+    /// Where tag epochs live: the distributed tier when it keeps them, in process without one,
+    /// `nil` (tags disabled) for a distributed tier that does not.
+    let tagStore: (any TagEpochStore)?
+    let tagTable = Mutex(TagEpochTable())
+    let tagRefreshRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     /// Creates a cache.
     ///
@@ -81,6 +93,14 @@ public final class StrataCache: Service, Sendable {
     ) throws(CacheError) {
         self.invalidationBus = invalidationBus
         self.coherentTier = distributedTier as? any CoherentCacheTier
+        if let distributedTier {
+            self.tagStore = distributedTier as? any TagEpochStore
+        } else {
+            self.tagStore = LocalTagEpochStore()
+        }
+        if let interval = configuration.tagEpochRefreshInterval, interval <= .zero {
+            throw CacheError(.invalidConfiguration, "tagEpochRefreshInterval must be positive")
+        }
         guard configuration.memoryMaximumEntries >= 0 else {
             throw CacheError(.invalidConfiguration, "memoryMaximumEntries must not be negative")
         }
@@ -126,6 +146,13 @@ public final class StrataCache: Service, Sendable {
                 }
                 if let coherentTier {
                     group.addTask { await self.runFillNotifications(coherentTier) }
+                }
+                // Only a shared store has epochs that change behind this instance's back.
+                if tagStore != nil, distributed != nil {
+                    group.addTask { await self.runTagEpochRefresh() }
+                    if let interval = configuration.tagEpochRefreshInterval {
+                        group.addTask { await self.runTagEpochTimer(every: interval) }
+                    }
                 }
                 await background.run()
                 group.cancelAll()

@@ -21,6 +21,11 @@ public protocol CoherentCacheTier: DistributedCacheTier {
     /// Deletes the value and any lease; with a version, raises the key's watermark to it.
     func invalidate(_ key: String, version: Int64?) async throws
 
+    /// Raises the key's watermark to `version` (never lowers it) and leaves the value and any
+    /// lease alone: later fills older than `version` are refused. For write-behind, where the
+    /// cache already holds the new value but the source still holds the old one.
+    func raiseWatermark(_ key: String, to version: Int64) async throws
+
     /// Returns when a fill of `key` lands or `timeout` passes, whichever is first.
     func waitForFill(_ key: String, timeout: Duration) async
 

@@ -23,6 +23,9 @@ public struct InvalidationMessage: Sendable, Hashable {
         case keys([String])
         /// Everything in every in-process tier.
         case everything
+        /// A tag's (or namespace's) epoch was advanced to `epoch`: entries that recorded a lower
+        /// one are stale.
+        case tagEpoch(tag: String, epoch: Int64)
     }
 
     /// The publishing instance's random identity (new at every start).
@@ -47,6 +50,8 @@ public enum InvalidationEvent: Sendable, Hashable {
     case invalidate([String])
     /// Drop everything from the in-process tier: messages may have been lost.
     case flush(FlushReason)
+    /// A tag's epoch is now at least `epoch` (entries that recorded a lower one are stale).
+    case tagEpoch(tag: String, epoch: Int64)
 
     /// Why everything had to go.
     public enum FlushReason: String, Sendable, Hashable {

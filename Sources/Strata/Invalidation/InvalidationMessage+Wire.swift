@@ -1,7 +1,8 @@
 /// The bytes of an ``InvalidationMessage`` on the wire, bounded on decode.
 ///
 /// Layout: `"SI"`, version 1, publisher (8 bytes BE), sequence (8 bytes BE), kind (0 keys,
-/// 1 everything), then for keys: count (2 bytes BE) and each key as length (2 bytes BE) + UTF-8.
+/// 1 everything, 2 tag epoch), then for keys: count (2 bytes BE) and each key as length (2 bytes
+/// BE) + UTF-8; for a tag epoch: the tag as length (2 bytes BE) + UTF-8, then the epoch (8 bytes BE).
 extension InvalidationMessage {
     static let magic: [UInt8] = [0x53, 0x49]
     static let wireVersion: UInt8 = 1
@@ -17,6 +18,13 @@ extension InvalidationMessage {
         switch scope {
         case .everything:
             bytes.append(1)
+        case .tagEpoch(let tag, let epoch):
+            bytes.append(2)
+            let utf8 = Array(tag.utf8.prefix(Int(UInt16.max)))
+            bytes.append(UInt8(utf8.count >> 8))
+            bytes.append(UInt8(utf8.count & 0xFF))
+            bytes.append(contentsOf: utf8)
+            Self.append(UInt64(bitPattern: epoch), to: &bytes)
         case .keys(let keys):
             bytes.append(0)
             let count = min(keys.count, Self.maximumKeysPerMessage)
@@ -61,6 +69,13 @@ extension InvalidationMessage {
             }
             guard offset == bytes.count else { return nil }
             self.init(publisher: publisher, sequence: sequence, scope: .keys(keys))
+        case 2:
+            guard let length = integer(2), let utf8 = take(Int(length)), let epoch = integer(8), offset == bytes.count else {
+                return nil
+            }
+            self.init(
+                publisher: publisher, sequence: sequence,
+                scope: .tagEpoch(tag: String(decoding: utf8, as: UTF8.self), epoch: Int64(bitPattern: epoch)))
         default:
             return nil
         }

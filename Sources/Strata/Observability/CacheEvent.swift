@@ -67,6 +67,13 @@ public enum CacheEvent: Sendable, Hashable {
     case delayedDeleteCompleted(namespace: String)
     /// The in-process tier evicted an entry to stay within its bound.
     case memoryEvicted
+    /// An entry was refused because one of its tags (or its namespace) was invalidated after it
+    /// was filled; treated as a miss. Never carries the tag: tags may hold user identifiers.
+    case tagInvalidated(namespace: String)
+    /// This instance advanced a tag's epoch (``StrataCache/invalidate(tag:)`` or ``StrataCache/clear(_:)``).
+    case tagEpochAdvanced
+    /// Refetching the known tag epochs failed; entries are judged by what was known before.
+    case tagEpochRefreshFailed
 }
 
 /// Receives every ``CacheEvent`` of a cache. Called inline on the hot path: keep it cheap and

@@ -34,6 +34,8 @@ public struct CacheStatistics: Sendable, Hashable {
     public var delayedDeletes: Int = 0
     /// Entries the in-process tier evicted to stay within its bound.
     public var memoryEvictions: Int = 0
+    /// Entries refused because a tag or their namespace was invalidated after they were filled.
+    public var tagInvalidations: Int = 0
     /// Entries in the in-process tier now.
     public var memoryEntries: Int = 0
 
@@ -63,6 +65,7 @@ final class StatisticsCounters: Sendable {
     private let fillsRefused = Atomic<Int>(0)
     private let delayedDeletes = Atomic<Int>(0)
     private let memoryEvictions = Atomic<Int>(0)
+    private let tagInvalidations = Atomic<Int>(0)
 
     func count(_ event: CacheEvent) {
         switch event {
@@ -82,7 +85,8 @@ final class StatisticsCounters: Sendable {
         case .fillRefused: fillsRefused.wrappingAdd(1, ordering: .relaxed)
         case .delayedDeleteCompleted: delayedDeletes.wrappingAdd(1, ordering: .relaxed)
         case .memoryEvicted: memoryEvictions.wrappingAdd(1, ordering: .relaxed)
-        case .breakerChanged, .invalidationPublished, .invalidationPublishFailed: break
+        case .tagInvalidated: tagInvalidations.wrappingAdd(1, ordering: .relaxed)
+        case .breakerChanged, .invalidationPublished, .invalidationPublishFailed, .tagEpochAdvanced, .tagEpochRefreshFailed: break
         }
     }
 
@@ -103,7 +107,8 @@ final class StatisticsCounters: Sendable {
             memoryFlushes: memoryFlushes.load(ordering: .relaxed),
             fillsRefused: fillsRefused.load(ordering: .relaxed),
             delayedDeletes: delayedDeletes.load(ordering: .relaxed),
-            memoryEvictions: memoryEvictions.load(ordering: .relaxed)
+            memoryEvictions: memoryEvictions.load(ordering: .relaxed),
+            tagInvalidations: tagInvalidations.load(ordering: .relaxed)
         )
     }
 }

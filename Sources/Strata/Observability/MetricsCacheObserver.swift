@@ -24,6 +24,8 @@ import Synchronization
 /// | `strata_cache_fills_refused_total` | counter | `outcome` (lease_lost, older_than_invalidated, older_than_stored) |
 /// | `strata_cache_delayed_deletes_total` | counter | |
 /// | `strata_cache_memory_evictions_total` | counter | |
+/// | `strata_cache_tag_invalidated_total` | counter | (entries refused by a tag or namespace epoch) |
+/// | `strata_cache_tag_epoch_advances_total` / `_refresh_failures_total` | counter | |
 ///
 /// Metric handles are created once per distinct label set and reused, so recording an event costs
 /// a dictionary lookup under a lock plus the backend's own work.
@@ -90,6 +92,12 @@ public final class MetricsCacheObserver: CacheObserver {
             count("delayed_deletes_total", ["namespace", namespace])
         case .memoryEvicted:
             count("memory_evictions_total", [])
+        case .tagInvalidated(let namespace):
+            count("tag_invalidated_total", ["namespace", namespace])
+        case .tagEpochAdvanced:
+            count("tag_epoch_advances_total", [])
+        case .tagEpochRefreshFailed:
+            count("tag_epoch_refresh_failures_total", [])
         }
     }
 

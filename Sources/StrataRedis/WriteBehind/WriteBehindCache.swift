@@ -18,10 +18,12 @@ public import Strata
 /// encoded with the key's namespace codec; a worker decodes it with
 /// ``WriteBehindEntry/value(using:)``.
 ///
-/// What this does not give: until the worker has applied the write, a loader reads the older
-/// row from the source. While the cache holds the new value, readers see it; if the entry is
-/// evicted or expires before the write is applied, a reader may load and cache the older row.
-/// Choose entry lifetimes well above the expected queue lag.
+/// Until the worker has applied the write, a loader reads the older row from the source. So
+/// the write also raises the key's version watermark (`StrataCache.raiseVersionWatermark(_:to:)`):
+/// if the entry is evicted or expires before the write is applied, a reader may still load the
+/// older row, but its fill is refused and it is never cached — provided the namespace reports
+/// versions (`CacheNamespace.dataVersion`). Without versions, choose entry lifetimes well above
+/// the expected queue lag. The watermark lasts `RedisCacheTier.Configuration.watermarkLifetime`.
 public struct WriteBehindCache: Sendable {
     /// The cache updated at once.
     public let cache: StrataCache
@@ -60,6 +62,8 @@ public struct WriteBehindCache: Sendable {
             throw WriteBehindError(.encodingFailed, "the value could not be encoded with its namespace codec", underlying: error)
         }
         let receipt = try await queue.enqueue(key: key.storageKey, payload: payload, version: version)
+        // Best effort, like every cache write: a failure leaves the gap described above.
+        await cache.raiseVersionWatermark(key, to: version)
         do {
             let outcome = try await cache.write(value, for: key, version: version, options: options)
             return Outcome(receipt: receipt, cache: outcome)

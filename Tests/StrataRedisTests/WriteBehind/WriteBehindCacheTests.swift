@@ -63,6 +63,22 @@ import Testing
         }
     }
 
+    @Test func aLoaderReadingTheOlderRowCannotRecacheItBeforeTheWorkerApplies() async throws {
+        try await withWriter { writer, client in
+            let products = try Self.products()
+            let key = products.key(8)
+            try await writer.write(Product(id: 8, name: "new", version: 5), for: key, version: 5)
+            // The entry expires (or is evicted) while the write still waits in the queue…
+            _ = try await client.rawValue(["DEL", key.storageKey, key.storageKey + ":ver"])
+            writer.cache.removeAllFromMemory()
+            // …and a reader loads the source's older row: served, but its fill is refused.
+            let read = try await writer.cache.value(for: key) { Product(id: 8, name: "old", version: 4) }
+            #expect(read.name == "old")
+            #expect(writer.cache.statistics().fillsRefused >= 1)
+            #expect(try await client.rawValue(["EXISTS", key.storageKey]) == .integer(0))
+        }
+    }
+
     @Test func aWriteThatCouldNotBeQueuedLeavesTheCacheUntouched() async throws {
         try await withWriter(highWaterMark: 1) { writer, _ in
             let products = try Self.products()

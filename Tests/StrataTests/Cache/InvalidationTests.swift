@@ -33,6 +33,7 @@ final class FakeBus: Sendable {
                 switch scope {
                 case .keys(let keys): deliver(.invalidate(keys))
                 case .everything: deliver(.flush(.requested))
+                case .tagEpoch(let tag, let epoch): deliver(.tagEpoch(tag: tag, epoch: epoch))
                 }
             }
         }
