@@ -106,6 +106,7 @@ let package = Package(
         .target(
             name: "StrataOperations",
             dependencies: [
+                "Strata",
                 "Redis",
                 "RESP",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -189,6 +190,8 @@ let package = Package(
             name: "StrataOperationsTests",
             dependencies: [
                 "StrataOperations",
+                "Strata",
+                "StrataRedis",
                 "Redis",
                 "RESP",
                 "RedisServerHarness",
