@@ -59,11 +59,27 @@ struct InstanceStatsLiveTests {
 
                 var output: [String] = []
                 try await CacheInstanceStatsMonitor(executor: connection, interval: .milliseconds(1), count: 2).run { output.append($0) }
-                #expect(output.count == 2)
-                // The second block covers the interval: nothing happened, so no ratio.
-                #expect(output[1].contains("api-2") && output[1].contains(" - "))
+                // Faster than the instances publish: the same publication shows the same rows.
+                #expect(output.count == 2 && output[0] == output[1])
+                #expect(output[1].contains("api-2") && output[1].contains("closed"))
             }
         }
+    }
+
+    @Test func aNewPublicationIsShownAsTheIntervalSinceThePreviousOne() {
+        var tracker = CacheInstanceStatsTracker()
+        var first = CacheStatistics(fields: ["memory_hits": "90", "memory_misses": "10", "loads": "10", "published_at": "1"])
+        first.breakerState = "closed"
+        _ = tracker.record([CacheInstanceStatistics(instance: "a", fields: first.fields.merging(["published_at": "1"]) { $1 })])
+        var second = first
+        second.memoryHits = 95
+        second.memoryMisses = 15
+        second.loads = 14
+        second.breakerState = "open"
+        let rows = tracker.record([CacheInstanceStatistics(instance: "a", fields: second.fields.merging(["published_at": "2"]) { $1 })])
+        #expect(rows.first?.memoryHitRatio == 0.5)
+        #expect(rows.first?.loads == 4)
+        #expect(rows.first?.breakerState == "open")
     }
 
     @Test func aRunningPublisherRepublishesAndNoInstanceShowsAnEmptyView() async throws {

@@ -31,20 +31,31 @@ public struct CacheInstanceStatsTracker: Sendable {
         public var memoryEntries: Int
     }
 
-    private var previous: [String: CacheStatistics] = [:]
+    private struct Seen: Sendable {
+        var reading: CacheInstanceStatistics
+        var row: Row
+    }
+
+    private var seen: [String: Seen] = [:]
 
     /// Creates a tracker with no reading yet.
     public init() {}
 
     /// Records one reading of all instances and returns their rows; instances no longer present
-    /// are forgotten.
+    /// are forgotten. Reading the same publication again (the view refreshes faster than the
+    /// instance publishes) repeats its row instead of showing an empty interval.
     public mutating func record(_ readings: [CacheInstanceStatistics]) -> [Row] {
-        var seen: [String: CacheStatistics] = [:]
+        var next: [String: Seen] = [:]
         let rows = readings.map { reading in
-            seen[reading.instance] = reading.statistics
-            return Self.row(reading.instance, reading.statistics.since(previous[reading.instance]))
+            if let earlier = seen[reading.instance], earlier.reading == reading {
+                next[reading.instance] = earlier
+                return earlier.row
+            }
+            let row = Self.row(reading.instance, reading.statistics.since(seen[reading.instance]?.reading.statistics))
+            next[reading.instance] = Seen(reading: reading, row: row)
+            return row
         }
-        previous = seen
+        seen = next
         return rows
     }
 

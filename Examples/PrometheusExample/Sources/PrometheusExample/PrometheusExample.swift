@@ -3,6 +3,7 @@ import Hummingbird
 import Metrics
 import Prometheus
 import Redis
+import ServiceLifecycle
 import Strata
 import StrataRedis
 
@@ -28,12 +29,22 @@ struct PrometheusExample {
         let port = environment["PORT"].flatMap { Int($0) } ?? 8080
 
         let redis = try RedisClient(configuration: redisConfiguration)
+        var tier = try RedisCacheTier(client: redis)
+        // READ_SAMPLE=/tmp/reads.sample records one read in READ_SAMPLE_ONE_IN (default 10) for
+        // `strata warm replay`.
+        var services: [any Service] = []
+        if let path = environment["READ_SAMPLE"] {
+            let oneIn = environment["READ_SAMPLE_ONE_IN"].flatMap { Int($0) } ?? 10
+            let recorder = try ReadSampleRecorder(configuration: .init(path: path, oneIn: oneIn))
+            tier = tier.recordingReads(into: recorder)
+            services.append(recorder)
+        }
         let cache = try StrataCache(
             configuration: .init(memoryMaximumEntries: 1_000, observer: MetricsCacheObserver()),
-            distributedTier: try RedisCacheTier(client: redis))
+            distributedTier: tier)
         let health = RedisHealth(executor: redis, configuration: .init(interval: .seconds(5)))
         let statistics = CacheStatisticsPublisher(
-            cache: cache, executor: redis, configuration: .init(instance: "prometheus-example"))
+            cache: cache, executor: redis, configuration: .init(instance: environment["INSTANCE"] ?? "prometheus-example", interval: .seconds(2)))
         let products = try CacheNamespace<String>(
             "products", codec: StringCacheCodec(),
             defaultOptions: CacheEntryOptions(freshFor: .seconds(10)))
@@ -56,6 +67,7 @@ struct PrometheusExample {
 
         var app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         app.addServices(redis, cache, health, statistics)
+        app.addServices(services)
         try await app.runService()
     }
 }
