@@ -91,7 +91,7 @@ struct InstanceStatsLiveTests {
 
                 let publisher = CacheStatisticsPublisher(
                     statistics: { CacheStatistics(fields: ["loads": "3"]) }, executor: connection,
-                    configuration: .init(instance: "worker", interval: .milliseconds(20)))
+                    configuration: .init(instance: "worker", interval: .milliseconds(20), timeToLive: .seconds(30)))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await publisher.run() }
                     let deadline = ContinuousClock.now + .seconds(10)
