@@ -50,12 +50,11 @@ public final class ReadSampleRecorder: Service, Sendable {
 
     /// Creates the recorder and an empty file at `configuration.path`.
     ///
-    /// - Throws: when the file cannot be created.
+    /// - Throws: the file system's error when the file cannot be created or opened for writing.
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        guard FileManager.default.createFile(atPath: configuration.path, contents: nil) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: configuration.path])
-        }
+        // Truncates an existing file; when this fails, opening it below reports why.
+        _ = FileManager.default.createFile(atPath: configuration.path, contents: nil)
         file = Mutex(try FileHandle(forWritingTo: URL(fileURLWithPath: configuration.path)))
     }
 
