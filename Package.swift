@@ -107,6 +107,7 @@ let package = Package(
         .target(
             name: "StrataOperations",
             dependencies: [
+                "Strata",
                 "Redis",
                 "RESP",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -190,6 +191,8 @@ let package = Package(
             name: "StrataOperationsTests",
             dependencies: [
                 "StrataOperations",
+                "Strata",
+                "StrataRedis",
                 "Redis",
                 "RESP",
                 "RedisServerHarness",

@@ -55,6 +55,8 @@ public struct RedisCacheTier: DistributedCacheTier {
     let backend: Backend
     let timeout: TimeAmount
     let fillWaiters = FillWaiters()
+    /// Samples reads for `strata warm replay`; `nil` unless ``recordingReads(into:)`` set one.
+    var readRecorder: ReadSampleRecorder?
     /// The settings this tier was created with.
     public let configuration: Configuration
 
@@ -81,8 +83,17 @@ public struct RedisCacheTier: DistributedCacheTier {
         timeout = nanoseconds.overflow ? .hours(24 * 365) : .nanoseconds(nanoseconds.partialValue + attoseconds / 1_000_000_000)
     }
 
+    /// A copy of this tier that offers every key it reads to `recorder` (a sample of production
+    /// reads to replay on staging with `strata warm replay`).
+    public func recordingReads(into recorder: ReadSampleRecorder) -> RedisCacheTier {
+        var copy = self
+        copy.readRecorder = recorder
+        return copy
+    }
+
     /// `GET key`.
     public func get(_ key: String) async throws -> [UInt8]? {
+        readRecorder?.offer(key)
         let reply: ByteBuffer? = switch backend {
         case .standalone(let client): try await client.send(GET(key), timeout: timeout)
         case .cluster(let cluster): try await cluster.get(key, timeout: timeout)
@@ -93,6 +104,7 @@ public struct RedisCacheTier: DistributedCacheTier {
     /// `MGET key…` (per hash slot on a cluster); one element per key, in order.
     public func get(_ keys: [String]) async throws -> [[UInt8]?] {
         guard !keys.isEmpty else { return [] }
+        if let readRecorder { for key in keys { readRecorder.offer(key) } }
         let replies: [ByteBuffer?] = switch backend {
         case .standalone(let client): try await client.send(MGET(keys), timeout: timeout)
         case .cluster(let cluster): try await cluster.mget(keys, timeout: timeout)

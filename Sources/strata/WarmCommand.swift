@@ -9,7 +9,7 @@ struct WarmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "warm",
         abstract: "Warm a Redis cache before it takes traffic.",
-        subcommands: [WarmCopyCommand.self]
+        subcommands: [WarmCopyCommand.self, WarmReplayCommand.self]
     )
 }
 
@@ -70,6 +70,51 @@ struct WarmCopyCommand: AsyncParsableCommand {
         )
         let progress = ProgressLine()
         let report = try await WarmCopy.run(from: source, to: target, options: options) { progress.show($0.line) }
+        progress.finish()
+        print(json ? report.json() : report.text())
+    }
+}
+
+/// `strata warm replay`: replay a recorded sample of production reads against a staging Redis.
+struct WarmReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a recorded sample of reads (namespace key lines) as GETs against a Redis and report its hit ratio and latency.",
+        discussion: """
+            The sample comes from a ReadSampleRecorder attached to production's RedisCacheTier \
+            (tier.recordingReads(into: recorder)): one 'namespace key' line per sampled read. Each line becomes one \
+            GET on the target, --concurrency at a time over one pipelined connection, at most --rate per second. \
+            The report gives the hit ratio (overall and per namespace), the number of distinct missing keys and \
+            GET latency p50/p99. Progress goes to stderr, the report to stdout. Replay after warming a staging \
+            cache (for example with 'strata warm copy') to see how warm it is.
+
+            Example:
+              strata warm replay --sample /var/tmp/reads.sample --redis redis://staging-cache:6379 --rate 5000 --concurrency 16
+            """
+    )
+
+    @Option(help: "The sample file: 'namespace key' lines.")
+    var sample: String
+
+    @Option(help: "The target: redis://[user:password@]host:port[/db].")
+    var redis: String
+
+    @Option(help: "Highest rate, in reads per second (default: unthrottled).")
+    var rate: Double?
+
+    @Option(help: "Reads in flight at once.")
+    var concurrency = 8
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        guard let target = RedisConnectionConfiguration(url: redis) else { throw ValidationError("--redis must look like redis://host:port") }
+        guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
+        let progress = ProgressLine()
+        let report = try await WarmReplay.run(
+            sampleFile: sample, target: target, options: WarmReplayOptions(rate: rate, concurrency: concurrency)
+        ) { progress.show($0.line) }
         progress.finish()
         print(json ? report.json() : report.text())
     }

@@ -166,6 +166,13 @@ public final class StrataCache: Service, Sendable {
     public func statistics() -> CacheStatistics {
         var statistics = counters.snapshot()
         statistics.memoryEntries = memory?.count ?? 0
+        if let distributed {
+            statistics.breakerState = switch distributed.breaker.state {
+            case .closed: "closed"
+            case .open: "open"
+            case .halfOpen: "half_open"
+            }
+        }
         return statistics
     }
 

@@ -38,6 +38,9 @@ public struct CacheStatistics: Sendable, Hashable {
     public var tagInvalidations: Int = 0
     /// Entries in the in-process tier now.
     public var memoryEntries: Int = 0
+    /// The distributed tier's circuit breaker now: `closed`, `open` or `half_open`; `none`
+    /// without a distributed tier.
+    public var breakerState: String = "none"
 
     /// Hits in either tier over all lookups; `nil` before the first lookup.
     public var hitRatio: Double? {

@@ -4,7 +4,7 @@ import Synchronization
 /// A ``CacheObserver`` that reports to swift-metrics, whatever backend the application bootstrapped
 /// (Prometheus, StatsD, OpenTelemetry…).
 ///
-/// Metric names (all with a `namespace` dimension where the event has one; never a key):
+/// The names are the constants of ``StrataMetricNames/Cache``. Metric names (all with a `namespace` dimension where the event has one; never a key):
 ///
 /// | metric | type | dimensions |
 /// |---|---|---|
@@ -30,6 +30,8 @@ import Synchronization
 /// Metric handles are created once per distinct label set and reused, so recording an event costs
 /// a dictionary lookup under a lock plus the backend's own work.
 public final class MetricsCacheObserver: CacheObserver {
+    private typealias Names = StrataMetricNames.Cache
+
     private struct HandleKey: Hashable {
         var name: String
         var dimensions: [String]
@@ -46,58 +48,58 @@ public final class MetricsCacheObserver: CacheObserver {
     /// - Parameters:
     ///   - prefix: prepended to every metric name (default `strata_cache`).
     ///   - factory: a specific metrics factory (tests); `nil` uses the bootstrapped global one.
-    public init(prefix: String = "strata_cache", factory: (any MetricsFactory)? = nil) {
+    public init(prefix: String = StrataMetricNames.Cache.defaultPrefix, factory: (any MetricsFactory)? = nil) {
         self.prefix = prefix
         self.factory = factory
         if let factory {
-            breakerGauge = Gauge(label: "\(prefix)_breaker_open", dimensions: [], factory: factory)
+            breakerGauge = Gauge(label: "\(prefix)_\(Names.breakerOpen)", dimensions: [], factory: factory)
         } else {
-            breakerGauge = Gauge(label: "\(prefix)_breaker_open")
+            breakerGauge = Gauge(label: "\(prefix)_\(Names.breakerOpen)")
         }
     }
 
     public func record(_ event: CacheEvent) {
         switch event {
         case .hit(let tier, let namespace):
-            count("hits_total", ["namespace", namespace, "tier", tier.rawValue])
+            count(Names.hits, ["namespace", namespace, "tier", tier.rawValue])
         case .miss(let tier, let namespace):
-            count("misses_total", ["namespace", namespace, "tier", tier.rawValue])
+            count(Names.misses, ["namespace", namespace, "tier", tier.rawValue])
         case .loadCompleted(let namespace, let outcome, let duration):
-            count("loads_total", ["namespace", namespace, "outcome", outcome.rawValue])
-            timer("load_duration_seconds", ["namespace", namespace, "outcome", outcome.rawValue])
+            count(Names.loads, ["namespace", namespace, "outcome", outcome.rawValue])
+            timer(Names.loadDuration, ["namespace", namespace, "outcome", outcome.rawValue])
                 .recordNanoseconds(max(0, duration.cacheMilliseconds) * 1_000_000)
         case .refreshStarted(let namespace, let reason):
-            count("refreshes_total", ["namespace", namespace, "reason", reason.rawValue])
+            count(Names.refreshes, ["namespace", namespace, "reason", reason.rawValue])
         case .staleServed(let namespace, let reason):
-            count("stale_served_total", ["namespace", namespace, "reason", reason.rawValue])
+            count(Names.staleServed, ["namespace", namespace, "reason", reason.rawValue])
         case .singleFlightJoined(let namespace):
-            count("single_flight_joins_total", ["namespace", namespace])
+            count(Names.singleFlightJoins, ["namespace", namespace])
         case .decodeFailed(let namespace):
-            count("decode_failures_total", ["namespace", namespace])
+            count(Names.decodeFailures, ["namespace", namespace])
         case .distributedTierFailed(let operation, let breakerOpen):
-            count("distributed_errors_total", ["operation", operation.rawValue, "breaker_open", breakerOpen ? "true" : "false"])
+            count(Names.distributedErrors, ["operation", operation.rawValue, "breaker_open", breakerOpen ? "true" : "false"])
         case .breakerChanged(let open):
             breakerGauge.record(open ? 1 : 0)
         case .invalidationPublished:
-            count("invalidations_published_total", [])
+            count(Names.invalidationsPublished, [])
         case .invalidationPublishFailed:
-            count("invalidation_publish_failures_total", [])
+            count(Names.invalidationPublishFailures, [])
         case .invalidationReceived:
-            count("invalidations_received_total", [])
+            count(Names.invalidationsReceived, [])
         case .memoryFlushed(let reason):
-            count("memory_flushes_total", ["reason", reason.rawValue])
+            count(Names.memoryFlushes, ["reason", reason.rawValue])
         case .fillRefused(let namespace, let outcome):
-            count("fills_refused_total", ["namespace", namespace, "outcome", outcome.rawValue])
+            count(Names.fillsRefused, ["namespace", namespace, "outcome", outcome.rawValue])
         case .delayedDeleteCompleted(let namespace):
-            count("delayed_deletes_total", ["namespace", namespace])
+            count(Names.delayedDeletes, ["namespace", namespace])
         case .memoryEvicted:
-            count("memory_evictions_total", [])
+            count(Names.memoryEvictions, [])
         case .tagInvalidated(let namespace):
-            count("tag_invalidated_total", ["namespace", namespace])
+            count(Names.tagInvalidated, ["namespace", namespace])
         case .tagEpochAdvanced:
-            count("tag_epoch_advances_total", [])
+            count(Names.tagEpochAdvances, [])
         case .tagEpochRefreshFailed:
-            count("tag_epoch_refresh_failures_total", [])
+            count(Names.tagEpochRefreshFailures, [])
         }
     }
 

@@ -57,9 +57,7 @@ public struct RedisStatsTracker: Sendable {
 
     private static let widths = [10, 8, 24, 7, 9, 9, 12, 10, 10]
 
-    private static func columns(_ cells: [String]) -> String {
-        zip(cells, widths).map { cell, width in String(repeating: " ", count: max(1, width - cell.count)) + cell }.joined()
-    }
+    private static func columns(_ cells: [String]) -> String { Format.columns(cells, widths: widths) }
 
     /// Column titles matching ``line(_:)``.
     public static let header = columns(["ops/s", "hit %", "used / max memory", "frag", "clients", "blocked", "keys", "evicted", "expired"])

@@ -28,4 +28,20 @@ enum Format {
 
     /// A rate with no decimals above 100 and one below.
     static func rate(_ value: Double) -> String { String(format: value >= 100 ? "%.0f" : "%.1f", value) }
+
+    /// A value as pretty-printed JSON with sorted keys (empty if it cannot be encoded).
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Cells padded to fixed widths: right-aligned for a positive width, left-aligned for a
+    /// negative one; at least one space separates cells.
+    static func columns(_ cells: [String], widths: [Int]) -> String {
+        zip(cells, widths).map { cell, width in
+            let padding = String(repeating: " ", count: max(1, abs(width) - cell.count))
+            return width < 0 ? cell + padding : padding + cell
+        }.joined()
+    }
 }

@@ -1,6 +1,6 @@
 public import Redis
 
-/// Why `strata warm copy` stopped.
+/// Why `strata warm copy` or `strata warm replay` stopped.
 ///
 /// `description` names the code and, for Redis errors, the Redis error's own description; never
 /// keys, values or file contents.
@@ -13,6 +13,7 @@ public struct WarmCopyError: Error, Sendable, CustomStringConvertible {
             case resumeFileUnwritable = "resume_file_unwritable"
             case clusterUnsupported = "cluster_unsupported"
             case sameSourceAndTarget = "same_source_and_target"
+            case sampleUnreadable = "sample_unreadable"
             case redis
         }
         fileprivate let base: Base
@@ -28,6 +29,8 @@ public struct WarmCopyError: Error, Sendable, CustomStringConvertible {
         public static let clusterUnsupported = Code(.clusterUnsupported)
         /// Source and target are the same database.
         public static let sameSourceAndTarget = Code(.sameSourceAndTarget)
+        /// The replay sample file could not be read.
+        public static let sampleUnreadable = Code(.sampleUnreadable)
         /// A Redis command failed; see ``WarmCopyError/underlying``.
         public static let redis = Code(.redis)
 

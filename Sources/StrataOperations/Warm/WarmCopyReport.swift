@@ -93,9 +93,7 @@ public struct WarmCopyReport: Sendable, Codable, Hashable {
 
     /// The report as JSON with sorted keys.
     public func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        Format.json(self)
     }
 }
 
