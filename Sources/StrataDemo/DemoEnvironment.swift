@@ -32,6 +32,8 @@ final class DemoEnvironment: Sendable {
     enum Setup: Sendable {
         case naive(timeToLive: Duration)
         case strata(label: String, options: CacheEntryOptions, memoryEntries: Int)
+        /// Strata instances that track and publish hot keys and re-warm from them on demand.
+        case strataWarming(label: String, options: CacheEntryOptions, memoryEntries: Int, warming: ColdStartWarming)
     }
 
     /// Starts `count` application instances of `setup`, runs `body` with them, then stops them.
@@ -58,6 +60,27 @@ final class DemoEnvironment: Sendable {
                 caches.append(cache)
                 let namespace = try CacheNamespace<Product>("product", codec: JSONCacheCodec(), defaultOptions: options)
                 services.append(StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label))
+            case .strataWarming(let label, let options, let memoryEntries, let warming):
+                let hotKeys = HotKeyTracker.Configuration(keysPerNamespace: warming.hotKeys, sampleEvery: 1)
+                let cache = try StrataCache(
+                    configuration: .init(
+                        memoryMaximumEntries: memoryEntries, observer: TimelineObserver(timeline: timeline),
+                        logger: Self.quietLogger, hotKeys: hotKeys),
+                    distributedTier: try RedisCacheTier(client: client))
+                caches.append(cache)
+                let hotListClient = try RedisClient(
+                    configuration: RedisConnectionConfiguration(endpoint: redisEndpoint, database: Self.hotListDatabase),
+                    logger: Self.quietLogger)
+                clients.append(hotListClient)
+                let hotList = try RedisHotKeyStore(client: hotListClient, configuration: .init(keysPerNamespace: warming.hotKeys))
+                let namespace = try CacheNamespace<Product>("product", codec: JSONCacheCodec(), defaultOptions: options)
+                let instance = WarmingProductService(
+                    inner: StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label),
+                    readiness: CacheReadiness(isReady: true),
+                    publisher: HotKeyPublisher(tracker: cache.hotKeyTracker!, store: hotList, logger: Self.quietLogger),
+                    hotList: hotList)
+                warming.register(instance)
+                services.append(instance)
             }
         }
         let runningClients = clients
@@ -74,6 +97,15 @@ final class DemoEnvironment: Sendable {
     /// Empties Redis so every run starts cold and equal.
     func flushRedis() async throws {
         _ = try await admin.rawValue(["FLUSHALL"])
+    }
+
+    /// The database that holds published hot lists, apart from the cache data in database 0.
+    static let hotListDatabase = 1
+
+    /// Empties the cache data (database 0) and keeps the hot lists, as a cache restart does when
+    /// the hot list lives in a store that survives it.
+    func flushCacheData() async throws {
+        _ = try await admin.rawValue(["FLUSHDB"])
     }
 
     /// Redis's `total_commands_processed`, to count round trips per request.

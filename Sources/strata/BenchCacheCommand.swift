@@ -12,7 +12,8 @@ struct BenchCacheCommand: AsyncParsableCommand {
             operation (getrusage), so neighbours' load affects both sides alike. `--json` prints a `ratios` \
             object: memory_hit_vs_dictionary (throughput ratio, higher is better) and redis_hit_vs_get \
             (CPU cost ratio through the cache's read path with the JSON codec, lower is better; _binary for \
-            the binary codec; _c1 suffixes for one task at a time).
+            the binary codec; _c1 suffixes for one task at a time), and hot_key_tracking_cost (a StrataCache \
+            in-process hit with hot-key tracking over one without, lower is better).
             """
     )
 
@@ -27,11 +28,14 @@ struct BenchCacheCommand: AsyncParsableCommand {
 
     func run() async throws {
         if !json { print("measuring the memory tier against a locked dictionary…") }
-        let memory = try MemoryTierBenchmark().run()
+        let benchmark = MemoryTierBenchmark()
+        var memory = try benchmark.run()
+        try await benchmark.measureTracking(into: &memory)
         if !json { print("measuring Redis-tier hits against raw GETs on a private redis-server…") }
         let redis = try await RedisTierBenchmark().run()
         var ratios = redis.ratios
         ratios["memory_hit_vs_dictionary"] = memory.memoryHitVsDictionary
+        ratios["hot_key_tracking_cost"] = memory.hotKeyTrackingCost
         let report = Report(ratios: ratios, memory: memory, redis: redis)
         if json {
             let encoder = JSONEncoder()
@@ -42,6 +46,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
         print(String(
             format: "memory tier: %.0f ns per hit, dictionary %.0f ns per lookup -> memory_hit_vs_dictionary %.2f",
             memory.memoryNanosecondsPerHit, memory.dictionaryNanosecondsPerLookup, memory.memoryHitVsDictionary))
+        print(String(
+            format: "cache hit (get-or-load): %.0f ns with hot-key tracking, %.0f ns without -> hot_key_tracking_cost %.2f",
+            memory.cacheNanosecondsPerHit, memory.cacheNanosecondsPerHitUntracked, memory.hotKeyTrackingCost))
         print(redis.table())
         for (name, value) in ratios.sorted(by: { $0.key < $1.key }) { print(String(format: "%-32@ %.2f", name as NSString, value)) }
     }

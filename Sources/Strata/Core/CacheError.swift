@@ -4,7 +4,7 @@ public struct CacheError: Error, Sendable, CustomStringConvertible, CustomDebugS
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidConfiguration, loaderFailed, loaderTimedOut, decodingFailed, encodingFailed
-            case distributedTierUnavailable, cancelled, notRunning
+            case distributedTierUnavailable, cancelled, notRunning, hotKeySourceFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -25,6 +25,8 @@ public struct CacheError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let cancelled = Code(.cancelled)
         /// Work that needs the cache's `run()` was requested while it is not running.
         public static let notRunning = Code(.notRunning)
+        /// A warm could not read its list of keys (the published hot list) from its ``HotKeySource``.
+        public static let hotKeySourceFailed = Code(.hotKeySourceFailed)
 
         public var description: String { base.rawValue }
     }

@@ -86,10 +86,10 @@ extension StrataCache {
     func lookupMemory<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, now: CacheInstant, singleLoad: @escaping ErasedLoader
     ) -> MemoryLookup {
-        guard options.tiers.contains(.readMemory), let memory else { return .miss(fallback: nil) }
+        guard options.tiers.contains(.readMemory), memory != nil else { return .miss(fallback: nil) }
         let namespace = key.namespace.name
         var fallback: ResolvedEntry?
-        if let entry = memory.value(forKey: key.storageKey) {
+        if let entry = memoryValue(for: key) {
             let metadata = entry.resolved.metadata
             if now < entry.localFreshUntil {
                 record(.hit(.memory, namespace: namespace))

@@ -35,6 +35,10 @@ public final class StrataCache: Service, Sendable {
         public var breaker: CircuitBreaker.Configuration
         /// Compression of payloads written to the distributed tier.
         public var compression: CacheCompression
+        /// Hot-key tracking from a sample of in-process lookups (see ``HotKeyTracker``); `nil`
+        /// turns it off. On by default: a sampled read costs a sketch update under the tracker's
+        /// lock, the others nothing. Needs the in-process tier.
+        public var hotKeys: HotKeyTracker.Configuration?
 
         /// Creates a configuration with production defaults.
         public init(
@@ -44,8 +48,10 @@ public final class StrataCache: Service, Sendable {
             observer: any CacheObserver = NoCacheObserver(),
             logger: Logger = Logger(label: "strata.cache"),
             breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
-            compression: CacheCompression = CacheCompression()
+            compression: CacheCompression = CacheCompression(),
+            hotKeys: HotKeyTracker.Configuration? = HotKeyTracker.Configuration()
         ) {
+            self.hotKeys = hotKeys
             self.memoryMaximumEntries = memoryMaximumEntries
             self.clock = clock
             self.random = random
@@ -66,6 +72,10 @@ public final class StrataCache: Service, Sendable {
     let events: CacheEventSink
     let invalidationBus: (any InvalidationBus)?
     let coherentTier: (any CoherentCacheTier)?
+    /// This instance's most-read keys per namespace, from sampled reads; `nil` when
+    /// ``Configuration/hotKeys`` is `nil` or there is no in-process tier. Give it to a publisher
+    /// (`HotKeyPublisher` in StrataRedis) to share the hot list with other instances.
+    public let hotKeyTracker: HotKeyTracker?
 
     /// Creates a cache.
     ///
@@ -91,6 +101,11 @@ public final class StrataCache: Service, Sendable {
         }
         self.configuration = configuration
         self.clock = configuration.clock
+        if let hotKeys = configuration.hotKeys, configuration.memoryMaximumEntries > 0 {
+            self.hotKeyTracker = try HotKeyTracker(configuration: hotKeys)
+        } else {
+            self.hotKeyTracker = nil
+        }
         let counters = StatisticsCounters()
         self.counters = counters
         self.events = CacheEventSink(counters: counters, observer: configuration.observer)
