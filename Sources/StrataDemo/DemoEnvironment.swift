@@ -62,9 +62,10 @@ final class DemoEnvironment: Sendable {
                 services.append(StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label))
             case .strataWarming(let label, let options, let memoryEntries, let warming):
                 let hotKeys = HotKeyTracker.Configuration(keysPerNamespace: warming.hotKeys, sampleEvery: 1)
+                let readiness = CacheReadiness(isReady: true)
                 let cache = try StrataCache(
                     configuration: .init(
-                        memoryMaximumEntries: memoryEntries, observer: TimelineObserver(timeline: timeline),
+                        memoryMaximumEntries: memoryEntries, observer: TimelineObserver(timeline: timeline, readiness: readiness),
                         logger: Self.quietLogger, hotKeys: hotKeys),
                     distributedTier: try RedisCacheTier(client: client))
                 caches.append(cache)
@@ -76,7 +77,7 @@ final class DemoEnvironment: Sendable {
                 let namespace = try CacheNamespace<Product>("product", codec: JSONCacheCodec(), defaultOptions: options)
                 let instance = WarmingProductService(
                     inner: StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label),
-                    readiness: CacheReadiness(isReady: true),
+                    readiness: readiness,
                     publisher: HotKeyPublisher(tracker: cache.hotKeyTracker!, store: hotList, logger: Self.quietLogger),
                     hotList: hotList)
                 warming.register(instance)
