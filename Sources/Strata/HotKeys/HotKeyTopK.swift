@@ -2,7 +2,7 @@
 /// the `capacity` keys with the highest estimates.
 ///
 /// Sans-I/O: a value type fed with ``record(_:hash:weight:)``, read with ``top(_:)`` and
-/// ``takeUnpublished()``; the owner ( ``HotKeyTracker``) supplies hashes and the lock.
+/// ``takeUnpublished()``; the owner (``HotKeyTracker``) supplies hashes and the lock.
 ///
 /// A key enters the table when the table has room or its estimate beats the table's smallest;
 /// that smallest one leaves. Every `halvingInterval` recorded weight, the sketch and the table's

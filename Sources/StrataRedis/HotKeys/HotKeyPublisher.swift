@@ -8,7 +8,8 @@ public import Strata
 /// Every ``Configuration/interval`` it takes the counts a ``HotKeyTracker`` gathered since the
 /// previous publish and hands them to ``RedisHotKeyStore/publish(_:)``. A failed publish is
 /// logged and its counts are dropped (the next interval publishes new ones; hot keys stay hot).
-/// On graceful shutdown it publishes once more, so a short-lived instance still contributes.
+/// On graceful shutdown it publishes once more, so a short-lived instance still contributes:
+/// list it after the Redis client in the service group (services shut down in reverse order).
 ///
 /// ```swift
 /// let store = try RedisHotKeyStore(client: client)
