@@ -28,6 +28,29 @@ import Testing
         }
     }
 
+    @Test(.timeLimit(.minutes(1))) func thePublisherServiceAddsWhatWasCountedEveryInterval() async throws {
+        let prefix = tierKeyPrefix()
+        try await withTier(on: try await RedisServer.shared(named: "strata-redis-tier")) { _, client in
+            let tracker = try HotKeyTracker(configuration: .init(sampleEvery: 1))
+            let store = try store(client, prefix: prefix)
+            let clock = ManualCacheClock()
+            let publisher = HotKeyPublisher(tracker: tracker, store: store, configuration: .init(interval: .seconds(30)), clock: clock)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await publisher.run() }
+                tracker.record(namespace: "n", storageKey: "a", count: 4)
+                while clock.sleeperCount == 0 { await Task.yield() }
+                clock.advance(by: .seconds(30))
+                try await waitUntil { try await store.rankedKeys(namespace: "n", limit: 5) == [HotKey(storageKey: "a", count: 4)] }
+                tracker.record(namespace: "n", storageKey: "a", count: 2)
+                while clock.sleeperCount == 0 { await Task.yield() }
+                clock.advance(by: .seconds(30))
+                try await waitUntil { try await store.rankedKeys(namespace: "n", limit: 5) == [HotKey(storageKey: "a", count: 6)] }
+                group.cancelAll()
+                try? await group.waitForAll()
+            }
+        }
+    }
+
     @Test(.timeLimit(.minutes(1))) func aSecondInstanceWarmsThePublishedHotKeysWithoutLoading() async throws {
         let server = try await RedisServer.shared(named: "strata-redis-tier")
         let prefix = tierKeyPrefix()

@@ -48,7 +48,8 @@ public struct HotKeyPublisher: Service {
         self.logger = logger
     }
 
-    /// Publishes every interval until cancelled or gracefully shut down, then once more.
+    /// Publishes every interval until cancelled or gracefully shut down, then once more (after a
+    /// cancellation rather than a shutdown, that last publish may fail; it is logged).
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
