@@ -32,6 +32,8 @@ final class DemoEnvironment: Sendable {
     enum Setup: Sendable {
         case naive(timeToLive: Duration)
         case strata(label: String, options: CacheEntryOptions, memoryEntries: Int)
+        /// Strata instances that track and publish hot keys and re-warm from them on demand.
+        case strataWarming(label: String, options: CacheEntryOptions, memoryEntries: Int, warming: ColdStartWarming)
     }
 
     /// Starts `count` application instances of `setup`, runs `body` with them, then stops them.
@@ -40,6 +42,7 @@ final class DemoEnvironment: Sendable {
         _ body: @Sendable ([any ProductService]) async throws -> Result
     ) async throws -> Result {
         var stacks: [DemoRedisStack] = []
+        var extraConnections: [RedisClient] = []
         var caches: [StrataCache] = []
         var services: [any ProductService] = []
         for _ in 0..<count {
@@ -57,9 +60,31 @@ final class DemoEnvironment: Sendable {
                 caches.append(cache)
                 let namespace = try CacheNamespace<Product>("product", codec: JSONCacheCodec(), defaultOptions: options)
                 services.append(StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label))
+            case .strataWarming(let label, let options, let memoryEntries, let warming):
+                let hotKeys = HotKeyTracker.Configuration(keysPerNamespace: warming.hotKeys, sampleEvery: 1)
+                let readiness = CacheReadiness(isReady: true)
+                let cache = try StrataCache(
+                    configuration: .init(
+                        memoryMaximumEntries: memoryEntries, observer: TimelineObserver(timeline: timeline, readiness: readiness),
+                        logger: Self.quietLogger, hotKeys: hotKeys),
+                    distributedTier: stack.tier)
+                caches.append(cache)
+                guard let hotListClient = try redis.makeClient(database: Self.hotListDatabase) else {
+                    throw DemoError("warming keeps its hot list in database \(Self.hotListDatabase), which a Cluster does not have")
+                }
+                extraConnections.append(hotListClient)
+                let hotList = try RedisHotKeyStore(client: hotListClient, configuration: .init(keysPerNamespace: warming.hotKeys))
+                let namespace = try CacheNamespace<Product>("product", codec: JSONCacheCodec(), defaultOptions: options)
+                let instance = WarmingProductService(
+                    inner: StrataProductService(cache: cache, products: namespace, catalog: catalog, label: label),
+                    readiness: readiness,
+                    publisher: HotKeyPublisher(tracker: cache.hotKeyTracker!, store: hotList, logger: Self.quietLogger),
+                    hotList: hotList)
+                warming.register(instance)
+                services.append(instance)
             }
         }
-        let runningConnections = stacks.flatMap(\.services)
+        let runningConnections = stacks.flatMap(\.services) + extraConnections
         let runningCaches = caches
         let runningServices = services
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -73,6 +98,15 @@ final class DemoEnvironment: Sendable {
     /// Empties Redis so every run starts cold and equal.
     func flushRedis() async throws {
         try await admin.flushAll()
+    }
+
+    /// The database that holds published hot lists, apart from the cache data in database 0.
+    static let hotListDatabase = 1
+
+    /// Empties the cache data (database 0) and keeps the hot lists, as a cache restart does when
+    /// the hot list lives in a store that survives it.
+    func flushCacheData() async throws {
+        try await admin.flushCacheDatabase()
     }
 
     /// Redis's `total_commands_processed` (summed over a cluster's primaries).

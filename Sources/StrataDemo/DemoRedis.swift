@@ -66,6 +66,25 @@ enum DemoRedis: Sendable {
         }
     }
 
+    /// A plain client on another database of the same server; `nil` on a Cluster (database 0 only).
+    func makeClient(database: Int) throws -> RedisClient? {
+        switch self {
+        case .standalone(var configuration):
+            configuration.database = database
+            return try RedisClient(configuration: configuration, logger: DemoEnvironment.quietLogger)
+        case .sentinel(let url):
+            var nodes = url.nodes
+            nodes.database = database
+            return try RedisClient(sentinel: url.sentinel, configuration: nodes, logger: DemoEnvironment.quietLogger)
+        case .cluster:
+            return nil
+        }
+    }
+
+    var isCluster: Bool {
+        if case .cluster = self { true } else { false }
+    }
+
     /// Connections to every primary, for flushing, pausing and counting commands.
     func makeAdmin() async throws -> DemoRedisAdmin {
         let logger = DemoEnvironment.quietLogger
@@ -132,6 +151,11 @@ struct DemoRedisAdmin: Sendable {
     /// Empties every primary so each run starts cold and equal.
     func flushAll() async throws {
         for client in primaries { _ = try await client.rawValue(["FLUSHALL"]) }
+    }
+
+    /// Empties the database the connections use (`FLUSHDB`), keeping the others.
+    func flushCacheDatabase() async throws {
+        for client in primaries { _ = try await client.rawValue(["FLUSHDB"]) }
     }
 
     /// `total_commands_processed` summed over the primaries, to count round trips per request.

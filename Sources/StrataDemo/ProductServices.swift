@@ -61,8 +61,12 @@ struct StrataProductService: ProductService {
 /// Records cache events into the scenario's timeline (memory/Redis hits, stale served).
 struct TimelineObserver: CacheObserver {
     let timeline: Timeline
+    /// While this says "not ready", the instance takes no traffic and every event is its warm's:
+    /// those are not requests' hits and are left out.
+    var readiness: CacheReadiness?
 
     func record(_ event: CacheEvent) {
+        if let readiness, !readiness.isReady { return }
         switch event {
         case .hit(.memory, _): timeline.record(.memoryHit)
         case .hit(.distributed, _): timeline.record(.redisHit)

@@ -14,7 +14,8 @@ struct BenchCacheCommand: AsyncParsableCommand {
             (CPU cost ratio through the cache's read path with the JSON codec, lower is better; _binary for \
             the binary codec; _c1 suffixes for one task at a time), memory_hit_namespace_tag_vs_untagged and \
             memory_hit_four_tags_vs_untagged (CPU cost of an in-process hit through the cache whose entries \
-            carry tag epochs, over one whose entries carry none; lower is better).
+            carry tag epochs, over one whose entries carry none; lower is better), and hot_key_tracking_cost \
+            (a StrataCache in-process hit with hot-key tracking over one without, lower is better).
             """
     )
 
@@ -30,7 +31,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
 
     func run() async throws {
         if !json { print("measuring the memory tier against a locked dictionary…") }
-        let memory = try MemoryTierBenchmark().run()
+        let benchmark = MemoryTierBenchmark()
+        var memory = try benchmark.run()
+        try await benchmark.measureTracking(into: &memory)
         if !json { print("measuring in-process hits through the cache with and without tag epochs…") }
         let tags = try await TaggedHitBenchmark().run()
         if !json { print("measuring Redis-tier hits against raw GETs on a private redis-server…") }
@@ -39,6 +42,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
         ratios["memory_hit_vs_dictionary"] = memory.memoryHitVsDictionary
         ratios["memory_hit_namespace_tag_vs_untagged"] = tags.namespaceTagNanosecondsPerHit / tags.untaggedNanosecondsPerHit
         ratios["memory_hit_four_tags_vs_untagged"] = tags.fourTagsNanosecondsPerHit / tags.untaggedNanosecondsPerHit
+        ratios["hot_key_tracking_cost"] = memory.hotKeyTrackingCost
         let report = Report(ratios: ratios, memory: memory, tags: tags, redis: redis)
         if json {
             let encoder = JSONEncoder()
@@ -52,6 +56,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
         print(String(
             format: "cache in-process hit: %.0f ns untagged, %.0f ns with the namespace epoch, %.0f ns with four tags",
             tags.untaggedNanosecondsPerHit, tags.namespaceTagNanosecondsPerHit, tags.fourTagsNanosecondsPerHit))
+        print(String(
+            format: "cache hit (get-or-load): %.0f ns with hot-key tracking, %.0f ns without -> hot_key_tracking_cost %.2f",
+            memory.cacheNanosecondsPerHit, memory.cacheNanosecondsPerHitUntracked, memory.hotKeyTrackingCost))
         print(redis.table())
         for (name, value) in ratios.sorted(by: { $0.key < $1.key }) { print(String(format: "%-32@ %.2f", name as NSString, value)) }
     }

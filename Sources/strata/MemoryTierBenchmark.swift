@@ -20,11 +20,20 @@ struct MemoryTierBenchmark {
         var dictionaryNanosecondsPerLookup: Double
         /// Throughput of a MemoryCache hit / throughput of a dictionary lookup (higher is better).
         var memoryHitVsDictionary: Double
+        /// A `StrataCache` in-process hit (get-or-load) with hot-key tracking on (the default).
+        var cacheNanosecondsPerHit: Double = 0
+        /// The same hit with tracking off.
+        var cacheNanosecondsPerHitUntracked: Double = 0
+        /// Tracked hit cost / untracked hit cost (1.0 means tracking is free).
+        var hotKeyTrackingCost: Double = 0
 
         enum CodingKeys: String, CodingKey {
             case memoryNanosecondsPerHit = "memory_ns_per_hit"
             case dictionaryNanosecondsPerLookup = "dictionary_ns_per_lookup"
             case memoryHitVsDictionary = "memory_hit_vs_dictionary"
+            case cacheNanosecondsPerHit = "cache_ns_per_hit"
+            case cacheNanosecondsPerHitUntracked = "cache_ns_per_hit_untracked"
+            case hotKeyTrackingCost = "hot_key_tracking_cost"
         }
     }
 
@@ -68,6 +77,42 @@ struct MemoryTierBenchmark {
         return Report(
             memoryNanosecondsPerHit: memoryNs, dictionaryNanosecondsPerLookup: referenceNs,
             memoryHitVsDictionary: referenceNs / memoryNs)
+    }
+
+    /// Adds a `StrataCache` hit with hot-key tracking on and off (rounds alternating) to `report`.
+    func measureTracking(into report: inout Report) async throws {
+        let namespace = try CacheNamespace<String>("bench", codec: StringCacheCodec())
+        let keys = (0..<keyCount).map { namespace.key($0) }
+        let tracked = try StrataCache(configuration: .init(memoryMaximumEntries: keyCount * 2))
+        let untracked = try StrataCache(configuration: .init(memoryMaximumEntries: keyCount * 2, hotKeys: nil))
+        for key in keys {
+            try await tracked.set("v", for: key)
+            try await untracked.set("v", for: key)
+        }
+        let order = (0..<lookupsPerRound / 4).map { _ in keys[Int.random(in: 0..<keyCount)] }
+        var on: [Double] = []
+        var off: [Double] = []
+        for round in 0..<rounds {
+            if round % 2 == 0 {
+                off.append(try await measureHits(order, untracked))
+                on.append(try await measureHits(order, tracked))
+            } else {
+                on.append(try await measureHits(order, tracked))
+                off.append(try await measureHits(order, untracked))
+            }
+        }
+        report.cacheNanosecondsPerHit = median(on)
+        report.cacheNanosecondsPerHitUntracked = median(off)
+        report.hotKeyTrackingCost = report.cacheNanosecondsPerHit / report.cacheNanosecondsPerHitUntracked
+    }
+
+    private func measureHits(_ order: [CacheKey<String>], _ cache: StrataCache) async throws -> Double {
+        var found = 0
+        let start = CPUTime.ofThisProcess()
+        for key in order where try await cache.value(for: key, load: { "loaded" }) == "v" { found += 1 }
+        let elapsed = CPUTime.ofThisProcess() - start
+        precondition(found == order.count, "every key must be cached")
+        return elapsed * 1e9 / Double(order.count)
     }
 
     /// CPU nanoseconds per lookup over the whole sequence.

@@ -42,7 +42,12 @@ import Testing
 
         let cold = try #require(report.scenarios.first { $0.id == "cold_start" })
         let burst = cold.rows.map { $0.figures["source_queries_1s_after_flush"] ?? 0 }
+        #expect(cold.rows.map(\.setup) == ["naive cache-aside", "strata", "strata + warming"])
         #expect(burst[1] < burst[0])
+        // Warming lowers the burst: after the warm, fewer queries reach the source than without it.
+        #expect(burst[2] < burst[1])
+        #expect((cold.rows[2].figures["warm_seconds"] ?? 0) > 0)
+        #expect((cold.rows[2].figures["warm_source_queries"] ?? 0) > 0)
 
         let html = report.renderHTML()
         #expect(html.contains("<svg"))

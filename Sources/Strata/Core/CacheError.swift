@@ -4,7 +4,7 @@ public struct CacheError: Error, Sendable, CustomStringConvertible, CustomDebugS
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidConfiguration, loaderFailed, loaderTimedOut, decodingFailed, encodingFailed
-            case distributedTierUnavailable, cancelled, notRunning, tagInvalidationFailed
+            case distributedTierUnavailable, cancelled, notRunning, tagInvalidationFailed, hotKeySourceFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -28,6 +28,9 @@ public struct CacheError: Error, Sendable, CustomStringConvertible, CustomDebugS
         /// A tag's (or namespace's) epoch could not be advanced: the tag was NOT invalidated and
         /// entries carrying it stay valid everywhere. Retry, or fall back to shorter lifetimes.
         public static let tagInvalidationFailed = Code(.tagInvalidationFailed)
+
+        /// A warm could not read its list of keys (the published hot list) from its ``HotKeySource``.
+        public static let hotKeySourceFailed = Code(.hotKeySourceFailed)
 
         public var description: String { base.rawValue }
     }

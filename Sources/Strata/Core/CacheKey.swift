@@ -82,6 +82,21 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
         }
         return CacheKey(storageKey: "{\(storagePrefix)\(body)}", namespace: self)
     }
+
+    /// The key whose ``CacheKey/storageKey`` is `storageKey`, if it belongs to this namespace and
+    /// version; for keys that come back from outside (a published hot-key list).
+    ///
+    /// Returns `nil` for another namespace, another version, or a malformed encoding.
+    /// - Complexity: O(length of the key).
+    public func key(storageKey: String) -> CacheKey<Value>? {
+        let opening = "{\(storagePrefix)"
+        guard storageKey.hasPrefix(opening), storageKey.hasSuffix("}"), storageKey.utf8.count > opening.utf8.count else {
+            return nil
+        }
+        let key = CacheKey(storageKey: storageKey, namespace: self)
+        guard key.decodedParts() != nil else { return nil }
+        return key
+    }
 }
 
 /// The key of one cached value; its type parameter fixes the type of that value.
@@ -101,6 +116,24 @@ public struct CacheKey<Value: Sendable>: Hashable, Sendable, CustomStringConvert
 
     public static func == (lhs: CacheKey, rhs: CacheKey) -> Bool { lhs.storageKey == rhs.storageKey }
     public func hash(into hasher: inout Hasher) { hasher.combine(storageKey) }
+
+    /// The parts the key was built from, decoded, as text (`products.key(42).parts == ["42"]`).
+    ///
+    /// What a warming loader uses to find the record behind a key it did not build. A key built
+    /// from no parts has one empty part.
+    /// - Complexity: O(length of the key).
+    public var parts: [String] { decodedParts() ?? [] }
+
+    func decodedParts() -> [String]? {
+        let prefix = namespace.storagePrefix.utf8.count + 1
+        let body = storageKey.utf8.dropFirst(prefix).dropLast()
+        var parts: [String] = []
+        for encoded in body.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false) {
+            guard let part = CacheKeyEncoding.decode(encoded) else { return nil }
+            parts.append(part)
+        }
+        return parts
+    }
 
     /// Names the namespace only: keys carry user identifiers and never appear in logs or errors.
     public var description: String { "CacheKey(\(namespace.name))" }
@@ -134,6 +167,37 @@ enum CacheKeyEncoding {
     }
 
     static func isNameByte(_ byte: UInt8) -> Bool { isUnreserved(byte) && byte != UInt8(ascii: "~") }
+
+    /// Reverses ``appendEncoded(_:to:)``; `nil` when the bytes are not an encoding it produces.
+    static func decode(_ encoded: Substring.UTF8View) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(encoded.count)
+        var index = encoded.startIndex
+        while index < encoded.endIndex {
+            let byte = encoded[index]
+            if byte == UInt8(ascii: "%") {
+                let high = encoded.index(after: index)
+                guard high < encoded.endIndex else { return nil }
+                let low = encoded.index(after: high)
+                guard low < encoded.endIndex, let h = hexValue(encoded[high]), let l = hexValue(encoded[low]) else { return nil }
+                bytes.append(h << 4 | l)
+                index = encoded.index(after: low)
+            } else {
+                guard isUnreserved(byte) else { return nil }
+                bytes.append(byte)
+                index = encoded.index(after: index)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 
     /// Percent-encodes every byte that is not unreserved, so `:`, `{`, `}` and `%` never appear raw.
     static func appendEncoded(_ component: String, to output: inout String) {

@@ -84,7 +84,7 @@ extension StrataCache {
         key: CacheKey<Value>, options: CacheEntryOptions,
         load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value], fallback: ResolvedEntry?
     ) async throws -> ResolvedEntry {
-        if options.tiers.contains(.readMemory), let memory, let entry = memoryEntry(memory, for: key), clock.now < entry.localFreshUntil {
+        if options.tiers.contains(.readMemory), let entry = memoryEntry(for: key), clock.now < entry.localFreshUntil {
             return entry.resolved
         }
         return try await sharedResolve(
@@ -100,10 +100,10 @@ extension StrataCache {
     func lookupMemory<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, now: CacheInstant, singleLoad: @escaping ErasedLoader
     ) -> MemoryLookup {
-        guard options.tiers.contains(.readMemory), let memory else { return .miss(fallback: nil) }
+        guard options.tiers.contains(.readMemory), memory != nil else { return .miss(fallback: nil) }
         let namespace = key.namespace.name
         var fallback: ResolvedEntry?
-        if let entry = memoryEntry(memory, for: key) {
+        if let entry = memoryEntry(for: key) {
             let metadata = entry.resolved.metadata
             if now < entry.localFreshUntil {
                 record(.hit(.memory, namespace: namespace))

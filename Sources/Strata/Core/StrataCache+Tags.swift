@@ -135,10 +135,10 @@ extension StrataCache {
     }
 
     /// The in-process entry for `key`, unless a tag invalidated it (then it is removed and counted).
-    func memoryEntry<Value>(_ memory: MemoryCache<String, MemoryEntry>, for key: CacheKey<Value>) -> MemoryEntry? {
-        guard let entry = memory.value(forKey: key.storageKey) else { return nil }
+    func memoryEntry<Value>(for key: CacheKey<Value>) -> MemoryEntry? {
+        guard let entry = memoryValue(for: key) else { return nil }
         if tagsCurrent(entry.resolved.metadata.tagStamps) { return entry }
-        memory.removeValue(forKey: key.storageKey)
+        memory?.removeValue(forKey: key.storageKey)
         record(.tagInvalidated(namespace: key.namespace.name))
         return nil
     }

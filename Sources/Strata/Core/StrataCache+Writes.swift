@@ -7,8 +7,8 @@ extension StrataCache {
         let options = try resolvedOptions(options, for: key)
         let now = clock.now
         let namespace = key.namespace.name
-        if options.tiers.contains(.readMemory), let memory {
-            if let entry = memoryEntry(memory, for: key), now < entry.localFreshUntil {
+        if options.tiers.contains(.readMemory), memory != nil {
+            if let entry = memoryEntry(for: key), now < entry.localFreshUntil {
                 record(.hit(.memory, namespace: namespace))
                 return entry.resolved.value(as: Value.self)
             }

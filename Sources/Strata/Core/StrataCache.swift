@@ -40,6 +40,10 @@ public final class StrataCache: Service, Sendable {
         /// `GET`s), bounding how long another instance's tag invalidation can go unseen when its
         /// bus message is lost; `nil` relies on the bus alone.
         public var tagEpochRefreshInterval: Duration?
+        /// Hot-key tracking from a sample of in-process lookups (see ``HotKeyTracker``); `nil`
+        /// turns it off. On by default: a sampled read costs a sketch update under the tracker's
+        /// lock, the others nothing. Needs the in-process tier.
+        public var hotKeys: HotKeyTracker.Configuration?
 
         /// Creates a configuration with production defaults.
         public init(
@@ -50,8 +54,10 @@ public final class StrataCache: Service, Sendable {
             logger: Logger = Logger(label: "strata.cache"),
             breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
             compression: CacheCompression = CacheCompression(),
-            tagEpochRefreshInterval: Duration? = .seconds(1)
+            tagEpochRefreshInterval: Duration? = .seconds(1),
+            hotKeys: HotKeyTracker.Configuration? = HotKeyTracker.Configuration()
         ) {
+            self.hotKeys = hotKeys
             self.memoryMaximumEntries = memoryMaximumEntries
             self.clock = clock
             self.random = random
@@ -78,6 +84,10 @@ public final class StrataCache: Service, Sendable {
     let tagStore: (any TagEpochStore)?
     let tagTable = Mutex(TagEpochTable())
     let tagRefreshRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// This instance's most-read keys per namespace, from sampled reads; `nil` when
+    /// ``Configuration/hotKeys`` is `nil` or there is no in-process tier. Give it to a publisher
+    /// (`HotKeyPublisher` in StrataRedis) to share the hot list with other instances.
+    public let hotKeyTracker: HotKeyTracker?
 
     /// Creates a cache.
     ///
@@ -111,6 +121,11 @@ public final class StrataCache: Service, Sendable {
         }
         self.configuration = configuration
         self.clock = configuration.clock
+        if let hotKeys = configuration.hotKeys, configuration.memoryMaximumEntries > 0 {
+            self.hotKeyTracker = try HotKeyTracker(configuration: hotKeys)
+        } else {
+            self.hotKeyTracker = nil
+        }
         let counters = StatisticsCounters()
         self.counters = counters
         self.events = CacheEventSink(counters: counters, observer: configuration.observer)

@@ -83,6 +83,21 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
         return value
     }
 
+    /// A lookup that also says whether it is one of every `sampleMask + 1` lookups of its shard:
+    /// the shard already counts lookups under its lock, so sampling costs the read path nothing
+    /// but this test (hot-key tracking uses it).
+    @inlinable
+    func value(forKey key: Key, sampleMask: Int) -> (value: Value?, sampled: Bool) {
+        let hash = hash(key)
+        var removals = Removals(isEnabled: listener != nil)
+        let result = shard(for: hash).state.withLock { shard in
+            let value = shard.value(forKey: key, hash: hash, clock: clock, removals: &removals)
+            return (value, (shard.statistics.hits &+ shard.statistics.misses) & sampleMask == 0)
+        }
+        notify(removals)
+        return result
+    }
+
     /// Stores `value` for `key`, replacing any current value, and evicts what the policy chooses.
     ///
     /// A new key may be evicted at once if the policy judges it less useful than what the cache
