@@ -36,8 +36,8 @@ enum DemoScenarios {
         let configuration = environment.configuration
         let spec = catalogueReads(
             configuration, usersPerInstance: configuration.quick ? 8 : 16,
-            duration: configuration.duration(full: .seconds(15), quick: .seconds(2)))
-        let warmUp = configuration.duration(full: .seconds(10), quick: .milliseconds(1500))
+            duration: configuration.duration(full: .seconds(10), quick: .milliseconds(1500)))
+        let warmUp = configuration.duration(full: .seconds(6), quick: .seconds(1))
         var rows: [ScenarioRow] = []
         for setup in naiveAndProduction {
             let run = try await run(setup, spec: spec, in: environment, scenario: "steady state", progress: progress, warmUp: warmUp)
@@ -58,7 +58,7 @@ enum DemoScenarios {
     static func hotKeyExpiry(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
         let freshFor = Duration.seconds(1)
-        let duration = configuration.duration(full: .seconds(10), quick: .milliseconds(2500))
+        let duration = configuration.duration(full: .seconds(8), quick: .milliseconds(1500))
         let hotID = ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent).hottestID
         let spec = WorkloadSpec(
             usersPerInstance: 10, requestsPerUserPerSecond: 100, duration: duration, writeShare: 0,
@@ -89,7 +89,7 @@ enum DemoScenarios {
 
     static func concurrentWrites(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
-        let operations = configuration.quick ? 3_000 : 20_000
+        let operations = configuration.quick ? 1_200 : 10_000
         let checker = ConsistencyChecker(configuration: .init(operations: operations, instances: configuration.instances))
         let results = try await checker.run(redis: environment.redis, server: environment.ownServer, catalog: environment.catalog, progress: progress)
         let rows = results.map { result in
@@ -97,7 +97,10 @@ enum DemoScenarios {
                 setup: result.name, requests: result.operations, errors: 0, p50Milliseconds: 0, p99Milliseconds: 0,
                 maxMilliseconds: 0, sourceQueries: result.loaderCalls, sourceQueriesPerSecond: 0,
                 memoryHitRatio: 0, redisHitRatio: result.hitRatio,
-                figures: ["stale_reads": Double(result.staleReads), "max_staleness_ms": result.maxStalenessMs],
+                figures: [
+                    "stale_reads": Double(result.staleReads), "max_staleness_ms": result.maxStalenessMs,
+                    "stale_within_propagation": Double(result.staleWithinPropagation),
+                ],
                 sourceQPSSeries: [], hitRatioSeries: [])
         }
         let stale = results.map { "\($0.name): \($0.staleReads)" }.joined(separator: ", ")
@@ -105,18 +108,19 @@ enum DemoScenarios {
             id: "concurrent_writes", title: "3. Concurrent writes (stale reads)",
             question: "Readers and writers on \(checker.configuration.hotKeys) hot products, loaders delayed up to 20 ms after reading the source: how many reads return a version older than one already acknowledged?",
             status: "measured", rows: rows,
-            verdict: "Stale reads out of \(operations) operations each — \(stale). Leases and versioned write-through refuse every fill an invalidation overtook.")
+            verdict: "Stale reads out of \(operations) operations each — \(stale). Leases and versioned write-through refuse every fill an invalidation overtook; "
+                + "with in-process tiers, a read lags a write only until the invalidation reaches its instance.")
     }
 
     static func redisOutage(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
-        let duration = configuration.duration(full: .seconds(12), quick: .seconds(3))
-        let outageStart = configuration.duration(full: .seconds(4), quick: .seconds(1))
-        let outage = configuration.duration(full: .seconds(4), quick: .milliseconds(1500))
+        let duration = configuration.duration(full: .seconds(10), quick: .milliseconds(2500))
+        let outageStart = configuration.duration(full: .seconds(3), quick: .milliseconds(600))
+        let outage = configuration.duration(full: .seconds(4), quick: .milliseconds(1200))
         let spec = catalogueReads(configuration, usersPerInstance: 8, duration: duration)
         var rows: [ScenarioRow] = []
         for setup in naiveAndProduction {
-            let run = try await run(setup, spec: spec, in: environment, scenario: "Redis outage", progress: progress, warmUp: configuration.duration(full: .seconds(2), quick: .seconds(1))) {
+            let run = try await run(setup, spec: spec, in: environment, scenario: "Redis outage", progress: progress, warmUp: configuration.duration(full: .seconds(2), quick: .milliseconds(500))) {
                 try? await Task.sleep(for: outageStart)
                 progress.step("  pausing Redis for \(format(outage.cacheSeconds)) s (CLIENT PAUSE)")
                 try? await environment.pauseRedis(for: outage)
@@ -135,9 +139,9 @@ enum DemoScenarios {
         let configuration = environment.configuration
         // Three setups in about the time two took: shorter runs, each long enough for a warm and
         // the second after it.
-        let duration = configuration.duration(full: .seconds(6), quick: .milliseconds(2500))
-        let flushAt = configuration.duration(full: .seconds(2), quick: .milliseconds(800))
-        let warmUp = configuration.duration(full: .seconds(5), quick: .seconds(1))
+        let duration = configuration.duration(full: .seconds(6), quick: .milliseconds(2200))
+        let flushAt = configuration.duration(full: .seconds(2), quick: .milliseconds(700))
+        let warmUp = configuration.duration(full: .seconds(5), quick: .milliseconds(800))
         let spec = catalogueReads(configuration, usersPerInstance: 8, duration: duration)
         let warming = ColdStartWarming(hotKeys: configuration.quick ? 1_000 : 2_000)
         // The warming setup keeps its hot list in database 1, which a Cluster lacks.
