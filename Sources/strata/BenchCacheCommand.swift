@@ -10,12 +10,14 @@ struct BenchCacheCommand: AsyncParsableCommand {
         discussion: """
             Starts a private redis-server. Alternates the variants round after round and reports CPU per \
             operation (getrusage), so neighbours' load affects both sides alike. `--json` prints a `ratios` \
-            object: memory_hit_vs_dictionary (throughput ratio, higher is better) and redis_hit_vs_get \
-            (CPU cost ratio through the cache's read path with the JSON codec, lower is better; _binary for \
-            the binary codec; _c1 suffixes for one task at a time), memory_hit_namespace_tag_vs_untagged and \
+            object: memory_hit_vs_dictionary (throughput ratio, higher is better), and for each codec \
+            (raw, binary, json) redis_hit_vs_get_<codec>: CPU per Redis-tier hit through the cache over CPU \
+            per raw GET of the same stored bytes, 16 concurrent tasks (lower is better; _c1: one task at a \
+            time). redis_hit_vs_get is the raw-bytes codec, the cache's own machinery; json_decode_vs_get is \
+            JSON decoding alone over a whole GET. Also memory_hit_namespace_tag_vs_untagged and \
             memory_hit_four_tags_vs_untagged (CPU cost of an in-process hit through the cache whose entries \
-            carry tag epochs, over one whose entries carry none; lower is better), and hot_key_tracking_cost \
-            (a StrataCache in-process hit with hot-key tracking over one without, lower is better).
+            carry tag epochs, over one whose entries carry none) and hot_key_tracking_cost (an in-process hit \
+            with hot-key tracking over one without); lower is better for both.
             """
     )
 

@@ -21,16 +21,50 @@ final class BinaryDecodingState {
         var keyName: String?
     }
 
-    var reader: ByteReader<CacheCodecError>
+    /// The mutable state, kept out of line: stored `var`s of a class get a dynamic exclusivity
+    /// check (`swift_beginAccess`) on every access, several per decoded property, which cost about
+    /// as much as the decoding itself. Accesses through a pointer are not checked; one decode uses
+    /// the state from one task, and its accesses never overlap.
+    private struct Storage {
+        var reader: ByteReader<CacheCodecError>
+        var depth = 0
+        /// The containers opened by the values being decoded, innermost last.
+        var cursors: [ContainerCursor] = []
+        var nextID: UInt64 = 0
+    }
+
+    private let storage: UnsafeMutablePointer<Storage>
     let maximumDepth: Int
-    var depth = 0
-    /// The containers opened by the values being decoded, innermost last.
-    private var cursors: [ContainerCursor] = []
-    private var nextID: UInt64 = 0
+
+    var reader: ByteReader<CacheCodecError> {
+        _read { yield storage.pointee.reader }
+        _modify { yield &storage.pointee.reader }
+    }
+
+    var depth: Int {
+        get { storage.pointee.depth }
+        set { storage.pointee.depth = newValue }
+    }
+
+    private var cursors: [ContainerCursor] {
+        _read { yield storage.pointee.cursors }
+        _modify { yield &storage.pointee.cursors }
+    }
+
+    private var nextID: UInt64 {
+        get { storage.pointee.nextID }
+        set { storage.pointee.nextID = newValue }
+    }
 
     init(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int) {
-        reader = ByteReader(bytes)
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: Storage(reader: ByteReader(bytes)))
         self.maximumDepth = maximumDepth
+    }
+
+    deinit {
+        storage.deinitialize(count: 1)
+        storage.deallocate()
     }
 
     /// Reads any value: scalars directly, optionals and dictionaries in the codec's own form,

@@ -98,9 +98,12 @@ extension StrataCache {
 
     /// The in-process part of the read path, shared by single and batch reads.
     func lookupMemory<Value: Sendable>(
-        key: CacheKey<Value>, options: CacheEntryOptions, now: CacheInstant, singleLoad: @escaping ErasedLoader
+        key: CacheKey<Value>, options: CacheEntryOptions, now readNow: @autoclosure () -> CacheInstant,
+        singleLoad: @autoclosure () -> ErasedLoader
     ) -> MemoryLookup {
+        // Lazy clock and loader: without an in-process tier, or on a plain hit, neither is needed.
         guard options.tiers.contains(.readMemory), memory != nil else { return .miss(fallback: nil) }
+        let now = readNow()
         let namespace = key.namespace.name
         var fallback: ResolvedEntry?
         if let entry = memoryEntry(for: key) {
@@ -108,13 +111,13 @@ extension StrataCache {
             if now < entry.localFreshUntil {
                 record(.hit(.memory, namespace: namespace))
                 if let reason = earlyRefreshReason(metadata, options: options, now: now) {
-                    startRefresh(key: key, options: options, load: singleLoad, reason: reason, current: entry.resolved)
+                    startRefresh(key: key, options: options, load: singleLoad(), reason: reason, current: entry.resolved)
                 }
                 return .answered(entry.resolved)
             }
             if now >= metadata.freshUntil, now < metadata.freshUntil.advanced(by: options.staleness.whileRevalidate) {
                 record(.staleServed(namespace: namespace, reason: .whileRevalidate))
-                startRefresh(key: key, options: options, load: singleLoad, reason: .staleWhileRevalidate, current: entry.resolved)
+                startRefresh(key: key, options: options, load: singleLoad(), reason: .staleWhileRevalidate, current: entry.resolved)
                 return .answered(entry.resolved)
             }
             if now < metadata.staleUntil { fallback = entry.resolved }

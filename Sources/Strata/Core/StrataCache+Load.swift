@@ -32,7 +32,23 @@ extension StrataCache {
         let finished = clock.now
         let elapsed = started.duration(to: finished)
         switch outcome {
-        case .success(let value):
+        case .success(let loaded):
+            let (value, adaptation) = AdaptedLoad.unwrap(loaded)
+            var options = options
+            var fill = fill
+            if let adaptation {
+                do {
+                    try adaptation.options.validate()
+                } catch {
+                    record(.loadCompleted(namespace: namespace, outcome: .failed, duration: elapsed))
+                    configuration.logger.error(
+                        "a loader adapted its entry's options incoherently; nothing was stored",
+                        metadata: ["namespace": "\(namespace)", "reason": "\(error)"])
+                    return .failure(error)
+                }
+                options = adaptation.options
+                if adaptation.skipCaching { fill = .none }
+            }
             record(.loadCompleted(namespace: namespace, outcome: value == nil ? .notFound : .loaded, duration: elapsed))
             guard value != nil || options.negativeFor != nil else {
                 return .success(ResolvedEntry(value: nil, metadata: EntryMetadata(

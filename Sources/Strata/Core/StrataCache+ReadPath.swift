@@ -1,16 +1,18 @@
 /// The read path: in-process tier, then one shared flight per key that consults the distributed
 /// tier and, if needed, the loader.
 extension StrataCache {
+    ///
+    /// `load` is an autoclosure so that a hit never allocates the type-erased loader.
     func resolve<Value: Sendable>(
-        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping ErasedLoader
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @autoclosure () -> ErasedLoader
     ) async throws -> ResolvedEntry {
         if options.tiers == .bypass {
             // Strong consistency: no tier, no sharing of another caller's (possibly older) load.
-            let value = try await loadBypassing(key: key, load: load)
+            let value = try await loadBypassing(key: key, load: load())
             return ResolvedEntry(value: value, metadata: EntryMetadata(
                 createdAt: clock.now, freshUntil: clock.now, staleUntil: clock.now, recompute: .zero))
         }
-        switch lookupMemory(key: key, options: options, now: clock.now, singleLoad: load) {
+        switch lookupMemory(key: key, options: options, now: clock.now, singleLoad: load()) {
         case .answered(let entry):
             return entry
         case .miss(let fallback):
@@ -32,14 +34,14 @@ extension StrataCache {
                 }
                 prefetched = read
             }
-            return try await sharedResolve(key: key, options: options, load: load, fallback: fallback, prefetched: prefetched, stamp: stamp)
+            return try await sharedResolve(key: key, options: options, load: load(), fallback: fallback, prefetched: prefetched, stamp: stamp)
         }
     }
 
     func loadBypassing<Value: Sendable>(key: CacheKey<Value>, load: ErasedLoader) async throws -> (any Sendable)? {
         let started = clock.now
         do {
-            let value = try await load()
+            let value = AdaptedLoad.unwrap(try await load()).value
             record(.loadCompleted(namespace: key.namespace.name, outcome: value == nil ? .notFound : .loaded, duration: started.duration(to: clock.now)))
             return value
         } catch {

@@ -39,8 +39,10 @@ final class FakeBus: Sendable {
         }
 
         func run(deliver: @escaping @Sendable (InvalidationEvent) -> Void) async throws {
-            bus.state.withLock { $0.subscribers[id] = deliver }
+            // Flush before registering: once `subscriberCount` counts this endpoint, its subscribe
+            // flush is behind it and cannot race what a test caches next.
             deliver(.flush(.subscribed))
+            bus.state.withLock { $0.subscribers[id] = deliver }
             defer { bus.state.withLock { _ = $0.subscribers.removeValue(forKey: id) } }
             while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
         }
