@@ -10,13 +10,20 @@ public struct ConsistencyReport: Codable, Sendable {
     /// A terminal table.
     public func renderText() -> String {
         let withFaults = strategies.contains { $0.faultsInjected > 0 }
-        var rows = [["strategy", "operations", "stale reads", "max staleness ms", "loader calls", "hit ratio"] + (withFaults ? ["faults"] : [])]
+        let inProcess = strategies.contains { $0.propagationMaxMs > 0 }
+        var rows = [
+            ["strategy", "operations", "stale reads", "max staleness ms", "loader calls", "hit ratio"]
+                + (inProcess ? ["lagged within propagation", "propagation p99 / max ms"] : []) + (withFaults ? ["faults"] : [])
+        ]
         for result in strategies {
+            let lag = result.propagationMaxMs > 0
+                ? ["\(result.staleWithinPropagation)", "\(DemoScenarios.format(result.propagationP99Ms)) / \(DemoScenarios.format(result.propagationMaxMs))"]
+                : ["-", "-"]
             rows.append([
                 result.name, "\(result.operations)", "\(result.staleReads)",
                 DemoScenarios.format(result.maxStalenessMs), "\(result.loaderCalls)",
                 DemoScenarios.percent(result.hitRatio),
-            ] + (withFaults ? ["\(result.faultsInjected)"] : []))
+            ] + (inProcess ? lag : []) + (withFaults ? ["\(result.faultsInjected)"] : []))
         }
         return DemoReport.renderTable(rows)
     }
