@@ -67,7 +67,8 @@ final class History: Sendable {
 
     /// Checks every read against the writes acknowledged before it started.
     ///
-    /// - Parameter inProcess: whether reads may come from in-process tiers. Then a read may lag a
+    /// - Parameter inProcess: whether reads may come from in-process state (an in-process tier, or
+    ///   a load in flight in the reader's process that it joined). Then a read may lag a
     ///   write until its instance received that write's invalidation (the writer's own instance
     ///   drops its copy before the acknowledgement); a stale read after the receipt — or with no
     ///   receipt at all — is a violation. Otherwise every read after the acknowledgement must show it.

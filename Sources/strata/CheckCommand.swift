@@ -20,8 +20,12 @@ struct CheckConsistencyCommand: AsyncParsableCommand {
             Several application instances (each with its own client and cache) read and write a few hot \
             products in a versioned SQLite catalogue. Loaders wait after reading the source, so a fill can \
             arrive after a newer write; writers wait between committing and invalidating. Every operation is \
-            recorded; a read is stale when it started after a write's invalidation was acknowledged and \
-            returned an older version. Reads bypass the in-process tier.
+            recorded, with the moment each instance's invalidation bus delivered each invalidation. A read \
+            is stale when it returned a version older than a write whose invalidation its instance had \
+            already received (the writer's own instance: had acknowledged) before the read started. Reads \
+            that lagged only until then (they joined a load in flight, or hit an in-process tier) are \
+            reported apart, with the propagation time. Strategies skip the in-process tier except \
+            "leases + in-process tier".
 
             --nemesis injects faults in turn while the operations run: kill (CLIENT KILL of every \
             instance's connections), pause (CLIENT PAUSE 200 ms), restart (SIGKILL the private server and \
