@@ -88,7 +88,9 @@ extension LiveClusterTests {
                         try await client.publish("after", toShardChannel: channel)
                     }
                     let gaps = between.filter { if case .gap = $0 { true } else { false } }
-                    #expect(gaps.count == 1, "one gap covers the move")
+                    // At least one gap must cover the move. The server's unsubscribe push and the
+                    // client's own map refresh may each report it; a second gap only over-reports.
+                    #expect(!gaps.isEmpty && gaps.count <= 2, "a gap covers the move")
                 }
                 try await moveEmptySlot(slot, from: target, to: source, primaries: primaries, connections: connections)
             }
