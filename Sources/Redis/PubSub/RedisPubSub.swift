@@ -15,6 +15,9 @@ final class RedisPubSub: Sendable {
         var machine = PubSubStateMachine()
         var buffers: [PubSubStateMachine.SubscriberID: SubscriptionBuffer] = [:]
         var confirmations: [PubSubStateMachine.SubscriberID: UnsafeContinuation<Void, any Error>] = [:]
+        /// Why the server dropped a subscriber before its subscribe call started waiting; read
+        /// (and removed) when it does, or by ``unsubscribe(_:)``.
+        var refusals: [PubSubStateMachine.SubscriberID: RedisError] = [:]
         var connection: RedisConnection?
         var nextID: PubSubStateMachine.SubscriberID = 0
         var isShutDown = false
@@ -89,6 +92,7 @@ final class RedisPubSub: Sendable {
     func unsubscribe(_ id: PubSubStateMachine.SubscriberID) {
         let (orphaned, connection, buffer, waiter) = storage.withLock { storage in
             let orphaned = storage.machine.unsubscribe(id)
+            storage.refusals[id] = nil
             return (orphaned, storage.connection, storage.buffers.removeValue(forKey: id), storage.confirmations.removeValue(forKey: id))
         }
         buffer?.finish()
@@ -101,14 +105,15 @@ final class RedisPubSub: Sendable {
             group.addTask {
                 try await withTaskCancellationHandler {
                     try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                        let alreadyConfirmed = self.storage.withLock { storage in
-                            if !storage.machine.isAwaiting(id) {
-                                return true
-                            }
+                        // Not awaiting any more: confirmed, or dropped by the server (a refusal
+                        // that arrived before this call started waiting).
+                        let settled: Result<Void, RedisError>? = self.storage.withLock { storage in
+                            if let refusal = storage.refusals.removeValue(forKey: id) { return .failure(refusal) }
+                            if !storage.machine.isAwaiting(id) { return .success(()) }
                             storage.confirmations[id] = continuation
-                            return false
+                            return nil
                         }
-                        if alreadyConfirmed { continuation.resume() }
+                        if let settled { continuation.resume(with: settled.mapError { $0 as any Error }) }
                     }
                 } onCancel: {
                     let waiter = self.storage.withLock { $0.confirmations.removeValue(forKey: id) }
@@ -203,9 +208,18 @@ final class RedisPubSub: Sendable {
     private func evict(_ eviction: PubSubStateMachine.Eviction?, because error: RedisError) {
         guard let eviction else { return }
         let (buffers, waiters, connection, gapOwed) = storage.withLock { storage in
-            (
+            var waiters: [UnsafeContinuation<Void, any Error>] = []
+            for id in eviction.subscribers {
+                if let waiter = storage.confirmations.removeValue(forKey: id) {
+                    waiters.append(waiter)
+                } else if storage.buffers[id] != nil {
+                    // Its subscribe call may not be waiting yet: it must fail, not see "confirmed".
+                    storage.refusals[id] = error
+                }
+            }
+            return (
                 eviction.subscribers.compactMap { storage.buffers.removeValue(forKey: $0) },
-                eviction.subscribers.compactMap { storage.confirmations.removeValue(forKey: $0) },
+                waiters,
                 storage.connection,
                 Self.buffers(owed: eviction.gap, in: storage)
             )
