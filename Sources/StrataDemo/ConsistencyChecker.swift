@@ -138,9 +138,8 @@ public struct ConsistencyChecker: Sendable {
         // Receipts of the hot keys mark invalidations. Pub/sub carries exactly the invalidated
         // keys; tracking reports fills too, which makes the check stricter than it needs to be
         // there (a fill reported just before a write's invalidation counts as its receipt).
-        let watched = Dictionary(uniqueKeysWithValues: (0..<configuration.hotKeys).map { id in
-            (CheckedInstance.namespace(for: strategy).key(id).storageKey, id)
-        })
+        let namespace = try CheckedInstance.namespace(for: strategy)
+        let watched = Dictionary(uniqueKeysWithValues: (0..<configuration.hotKeys).map { id in (namespace.key(id).storageKey, id) })
         let stacks = try (0..<configuration.instances).map { instance in
             try CheckedInstance(strategy: strategy, redis: redis, bus: self.configuration.bus) { event, at in
                 switch event {
@@ -291,12 +290,12 @@ struct CheckedInstance: Sendable {
                 breaker: .init(breakDuration: .milliseconds(100), breakDurationMultiplier: 1)),
             distributedTier: connections.tier,
             invalidationBus: ObservedInvalidationBus(base: bus, received: received))
-        products = Self.namespace(for: strategy)
+        products = try Self.namespace(for: strategy)
     }
 
     /// The checked namespace: binary codec, the strategy's tiers and leases, and the row version
     /// as data version where the strategy compares versions.
-    static func namespace(for strategy: ConsistencyChecker.Strategy) -> CacheNamespace<Product> {
+    static func namespace(for strategy: ConsistencyChecker.Strategy) throws -> CacheNamespace<Product> {
         var options = CacheEntryOptions(
             freshFor: .seconds(600), refresh: .init(beta: nil), tiers: strategy.usesInProcessTier ? .all : .distributedOnly)
         options.expiration.memoryFreshFor = .seconds(600)
@@ -305,8 +304,7 @@ struct CheckedInstance: Sendable {
         let versioned = strategy != .naive && strategy != .doubleDelete
         var dataVersion: (@Sendable (Product) -> Int64?)?
         if versioned { dataVersion = { product in product.version } }
-        // The options and name are constants, so construction cannot fail.
-        return try! CacheNamespace<Product>("checked", codec: BinaryCacheCodec(), defaultOptions: options, dataVersion: dataVersion)
+        return try CacheNamespace<Product>("checked", codec: BinaryCacheCodec(), defaultOptions: options, dataVersion: dataVersion)
     }
 
     /// The strategy's cache update after the source committed `version`; `false` when Redis did

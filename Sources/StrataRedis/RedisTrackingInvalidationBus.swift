@@ -70,6 +70,8 @@ public struct RedisTrackingInvalidationBus: InvalidationBus {
 
     static let markerSuffix = ":inv"
 
+    /// Keeps the tracking connection until the task is cancelled and hands every push to
+    /// `deliver`; the Redis client reconnects it after a loss (flushing on both sides of the gap).
     public func run(deliver: @escaping @Sendable (InvalidationEvent) -> Void) async throws {
         let flushKey = configuration.flushKey
         let options = RedisTrackingOptions(mode: .broadcast(prefixes: configuration.prefixes + [flushKey, Self.tagEpochPrefix]))
