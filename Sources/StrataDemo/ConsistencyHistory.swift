@@ -30,6 +30,13 @@ final class History: Sendable {
         var at: ContinuousClock.Instant
     }
 
+    struct OverlapKey: Hashable {
+        var instance: Int
+        var key: Int
+        var started: ContinuousClock.Instant
+        var acknowledged: ContinuousClock.Instant
+    }
+
     /// What the check found.
     struct Verdict {
         /// Reads that returned a version older than one the strategy must already show.
@@ -83,11 +90,38 @@ final class History: Sendable {
         }
         var verdict = Verdict(reads: reads.count, writes: writes.count)
 
-        /// When `instance` learned of `write`: its first receipt of that key (or a flush) at or
-        /// after the writer began updating the cache.
+        /// Writes by other instances than `instance` to `write`'s key whose cache updates overlapped
+        /// `write`'s (itself included). Each sends `instance` one message, in no fixed order.
+        let acknowledgementsByKey = writesByKey.mapValues { $0.map(\.acknowledged) }
+        var overlaps: [OverlapKey: Int] = [:]
+        func overlapping(_ instance: Int, _ write: Write) -> Int {
+            let memo = OverlapKey(instance: instance, key: write.key, started: write.invalidationStarted, acknowledged: write.acknowledged)
+            if let known = overlaps[memo] { return known }
+            let sorted = writesByKey[write.key] ?? []
+            // Sorted by acknowledgement: start at the first acknowledged after `write` began, stop
+            // well past its acknowledgement (a cache update lasts far less than a minute).
+            var index = Self.firstIndex(in: acknowledgementsByKey[write.key] ?? [], notBefore: write.invalidationStarted)
+            var count = 0
+            let horizon = write.acknowledged.advanced(by: .seconds(60))
+            while index < sorted.count, sorted[index].acknowledged <= horizon {
+                let other = sorted[index]
+                if other.instance != instance, other.invalidationStarted <= write.acknowledged { count += 1 }
+                index += 1
+            }
+            overlaps[memo] = max(1, count)
+            return max(1, count)
+        }
+
+        /// When `instance` certainly learned of `write`: a flush at or after the writer began
+        /// updating the cache, or as many receipts of the key since then as there were overlapping
+        /// writes from other instances (messages of concurrent writes can arrive in any order, and
+        /// one of them must be this write's). The writer's own instance knows at the acknowledgement.
         func learned(_ instance: Int, _ write: Write) -> ContinuousClock.Instant? {
             if instance == write.instance { return write.acknowledged }
-            let ofKey = Self.first(in: receiptTimes[instance]?[write.key] ?? [], notBefore: write.invalidationStarted)
+            let times = receiptTimes[instance]?[write.key] ?? []
+            let start = Self.firstIndex(in: times, notBefore: write.invalidationStarted)
+            let needed = overlapping(instance, write)
+            let ofKey = start + needed - 1 < times.count ? times[start + needed - 1] : nil
             let flush = Self.first(in: receiptTimes[instance]?[nil] ?? [], notBefore: write.invalidationStarted)
             switch (ofKey, flush) {
             case (let a?, let b?): return min(a, b)
@@ -137,12 +171,18 @@ final class History: Sendable {
 
     /// The first time in sorted `times` at or after `instant`.
     private static func first(in times: [ContinuousClock.Instant], notBefore instant: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        let index = firstIndex(in: times, notBefore: instant)
+        return index < times.count ? times[index] : nil
+    }
+
+    /// The index of the first time in sorted `times` at or after `instant` (`times.count` if none).
+    private static func firstIndex(in times: [ContinuousClock.Instant], notBefore instant: ContinuousClock.Instant) -> Int {
         var low = 0
         var high = times.count
         while low < high {
             let middle = (low + high) / 2
             if times[middle] < instant { low = middle + 1 } else { high = middle }
         }
-        return low < times.count ? times[low] : nil
+        return low
     }
 }

@@ -54,6 +54,23 @@ import Testing
         #expect(verdict.propagation.sorted() == [.milliseconds(4), .milliseconds(20), .milliseconds(20)])
     }
 
+    /// Two writes from other instances overlap: their messages may arrive in either order, so an
+    /// instance is known to have heard of the later one only once both messages arrived.
+    @Test func overlappingWritesNeedAsManyReceiptsAsThereWereWrites() {
+        let history = History()
+        let t0 = ContinuousClock.now
+        func at(_ milliseconds: Int) -> ContinuousClock.Instant { t0.advanced(by: .milliseconds(milliseconds)) }
+        history.recordWrite(instance: 0, key: 1, version: 5, invalidationStarted: at(0), acknowledged: at(4))
+        history.recordWrite(instance: 1, key: 1, version: 6, invalidationStarted: at(2), acknowledged: at(6))
+        history.recordReceipt(instance: 2, key: 1, at: at(5))  // the first write's message
+        history.recordReceipt(instance: 2, key: 1, at: at(9))  // the second's
+        history.recordRead(instance: 2, key: 1, version: 5, start: at(7))  // lags the second: allowed
+        history.recordRead(instance: 2, key: 1, version: 5, start: at(10))  // after both: stale
+        let verdict = history.check(inProcess: true)
+        #expect(verdict.staleReads == 1)
+        #expect(verdict.staleWithinPropagation == 1)
+    }
+
     /// Against a real Redis with adversarial delays: naive cache-aside serves stale reads; leases
     /// and versioned write-through serve none.
     @Test(.timeLimit(.minutes(3))) func leasesAndVersionedWriteThroughServeNoStaleReadsWhereNaiveDoes() async throws {
