@@ -76,7 +76,7 @@ public struct RedisTrackingInvalidationBus: InvalidationBus {
         let flushKey = configuration.flushKey
         let options = RedisTrackingOptions(mode: .broadcast(prefixes: configuration.prefixes + [flushKey, Self.tagEpochPrefix]))
         try await client.withTracking(options) { invalidation in
-            deliver(Self.event(for: invalidation, flushKey: flushKey))
+            for event in Self.events(for: invalidation, flushKey: flushKey) { deliver(event) }
         } _: { _ in
             // Tracking is on from here: anything written before is unknown.
             deliver(.flush(.subscribed))
@@ -86,17 +86,27 @@ public struct RedisTrackingInvalidationBus: InvalidationBus {
         }
     }
 
-    /// What the cache must do for one tracking message.
-    static func event(for invalidation: RedisInvalidation, flushKey: String) -> InvalidationEvent {
+    /// What the cache must do for one tracking message. Broadcast pushes are batched per prefix,
+    /// so one message can announce several tag epochs, or mix them with other keys.
+    static func events(for invalidation: RedisInvalidation, flushKey: String) -> [InvalidationEvent] {
         switch invalidation {
         case .keys(let keys):
-            if keys.contains(flushKey) { return .flush(.requested) }
-            if keys.count == 1, let bump = tagEpoch(announcedBy: keys[0]) { return .tagEpoch(tag: bump.tag, epoch: bump.epoch) }
-            return .invalidate(entryKeys(keys))
+            if keys.contains(flushKey) { return [.flush(.requested)] }
+            var events: [InvalidationEvent] = []
+            var entries: [String] = []
+            for key in keys {
+                if let bump = tagEpoch(announcedBy: key) {
+                    events.append(.tagEpoch(tag: bump.tag, epoch: bump.epoch))
+                } else {
+                    entries.append(key)
+                }
+            }
+            if !entries.isEmpty { events.append(.invalidate(entryKeys(entries))) }
+            return events
         case .all(.flushed):
-            return .flush(.requested)
+            return [.flush(.requested)]
         case .all:
-            return .flush(.disconnected)
+            return [.flush(.disconnected)]
         }
     }
 

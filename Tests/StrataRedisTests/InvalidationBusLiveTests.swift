@@ -176,16 +176,20 @@ import Testing
 
     @Test func trackingMessagesMapToCacheEvents() {
         let flushKey = "strata:flush-in-process"
-        #expect(RedisTrackingInvalidationBus.event(for: .keys(["{a}", "{b}"]), flushKey: flushKey) == .invalidate(["{a}", "{b}"]))
-        #expect(RedisTrackingInvalidationBus.event(for: .keys([flushKey]), flushKey: flushKey) == .flush(.requested))
+        func events(_ invalidation: RedisInvalidation) -> [InvalidationEvent] {
+            RedisTrackingInvalidationBus.events(for: invalidation, flushKey: flushKey)
+        }
+        #expect(events(.keys(["{a}", "{b}"])) == [.invalidate(["{a}", "{b}"])])
+        #expect(events(.keys([flushKey])) == [.flush(.requested)])
+        #expect(events(.keys(["{a}:lease", "{a}", "{b}:inv", "plain"])) == [.invalidate(["{a}", "{b}", "plain"])])
+        #expect(events(.keys(["strata:tag-epoch:42:blue:green"])) == [.tagEpoch(tag: "blue:green", epoch: 42)])
+        // Broadcast pushes are batched per prefix: several bumps can share one message.
         #expect(
-            RedisTrackingInvalidationBus.event(for: .keys(["{a}:lease", "{a}", "{b}:inv", "plain"]), flushKey: flushKey)
-                == .invalidate(["{a}", "{b}", "plain"]))
-        #expect(
-            RedisTrackingInvalidationBus.event(for: .keys(["strata:tag-epoch:42:blue:green"]), flushKey: flushKey)
-                == .tagEpoch(tag: "blue:green", epoch: 42))
-        #expect(RedisTrackingInvalidationBus.event(for: .all(.flushed), flushKey: flushKey) == .flush(.requested))
-        #expect(RedisTrackingInvalidationBus.event(for: .all(.disconnected), flushKey: flushKey) == .flush(.disconnected))
-        #expect(RedisTrackingInvalidationBus.event(for: .all(.redirectBroken), flushKey: flushKey) == .flush(.disconnected))
+            events(.keys(["strata:tag-epoch:3:red", "strata:tag-epoch:7:blue"]))
+                == [.tagEpoch(tag: "red", epoch: 3), .tagEpoch(tag: "blue", epoch: 7)])
+        #expect(events(.all(.flushed)) == [.flush(.requested)])
+        #expect(events(.all(.disconnected)) == [.flush(.disconnected)])
+        #expect(events(.all(.redirectBroken)) == [.flush(.disconnected)])
     }
+
 }
