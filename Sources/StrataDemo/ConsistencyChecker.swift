@@ -220,7 +220,7 @@ public struct ConsistencyChecker: Sendable {
         // their process: like an in-process hit, such a read can only be as current as what its
         // instance has heard. So every read may lag a write until its instance received the
         // invalidation (the writer's own instance: until the acknowledgement), and no longer.
-        let verdict = history.check(inProcess: true)
+        let verdict = history.check()
         let propagation = verdict.propagation.sorted()
         let reads = verdict.reads
         // Reads the cache answered (a lease waiter woken by someone's fill included). Loader calls

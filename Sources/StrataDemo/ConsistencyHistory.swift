@@ -74,12 +74,11 @@ final class History: Sendable {
 
     /// Checks every read against the writes acknowledged before it started.
     ///
-    /// - Parameter inProcess: whether reads may come from in-process state (an in-process tier, or
-    ///   a load in flight in the reader's process that it joined). Then a read may lag a
-    ///   write until its instance received that write's invalidation (the writer's own instance
-    ///   drops its copy before the acknowledgement); a stale read after the receipt — or with no
-    ///   receipt at all — is a violation. Otherwise every read after the acknowledgement must show it.
-    func check(inProcess: Bool = false) -> Verdict {
+    /// A read can come from in-process state (an in-process tier, or a load in flight in the
+    /// reader's process that it joined), so it may lag a write until its instance received that
+    /// write's invalidation (the writer's own instance: until the acknowledgement); a stale read
+    /// after the receipt — or with no receipt at all — is a violation.
+    func check() -> Verdict {
         let (reads, writes, receipts) = state.withLock { ($0.reads, $0.writes, $0.receipts) }
         let writesByKey = Dictionary(grouping: writes, by: \.key).mapValues { $0.sorted { $0.acknowledged < $1.acknowledged } }
         // Receipt times per instance and key (nil: flushes), sorted for binary search.
@@ -139,13 +138,8 @@ final class History: Sendable {
                 if write.acknowledged >= read.start { break }
                 guard write.version > read.version else { continue }
                 firstMissed = firstMissed.map { min($0, write.acknowledged) } ?? write.acknowledged
-                if !inProcess {
-                    violated = true
-                } else if let known = learned(read.instance, write), known > read.start {
-                    continue
-                } else {
-                    violated = true
-                }
+                if let known = learned(read.instance, write), known > read.start { continue }
+                violated = true
             }
             guard let firstMissed else { continue }
             let staleness = read.start - firstMissed
@@ -157,13 +151,11 @@ final class History: Sendable {
                 verdict.maxStalenessWithinPropagation = max(verdict.maxStalenessWithinPropagation, staleness)
             }
         }
-        if inProcess {
-            let instances = Set(reads.map(\.instance)).union(writes.map(\.instance))
-            for write in writes {
-                for instance in instances where instance != write.instance {
-                    guard let known = learned(instance, write) else { continue }
-                    verdict.propagation.append(max(.zero, known - write.acknowledged))
-                }
+        let instances = Set(reads.map(\.instance)).union(writes.map(\.instance))
+        for write in writes {
+            for instance in instances where instance != write.instance {
+                guard let known = learned(instance, write) else { continue }
+                verdict.propagation.append(max(.zero, known - write.acknowledged))
             }
         }
         return verdict

@@ -46,7 +46,7 @@ import Testing
         history.recordWrite(instance: 0, key: 2, version: 5, invalidationStarted: at(0), acknowledged: at(10))
         history.recordReceipt(instance: 2, key: nil, at: at(30))
         history.recordRead(instance: 2, key: 2, version: 4, start: at(25))
-        let verdict = history.check(inProcess: true)
+        let verdict = history.check()
         #expect(verdict.staleReads == 3)
         #expect(verdict.staleWithinPropagation == 2)
         #expect(verdict.maxStalenessWithinPropagation == .milliseconds(15))
@@ -66,7 +66,7 @@ import Testing
         history.recordReceipt(instance: 2, key: 1, at: at(9))  // the second's
         history.recordRead(instance: 2, key: 1, version: 5, start: at(7))  // lags the second: allowed
         history.recordRead(instance: 2, key: 1, version: 5, start: at(10))  // after both: stale
-        let verdict = history.check(inProcess: true)
+        let verdict = history.check()
         #expect(verdict.staleReads == 1)
         #expect(verdict.staleWithinPropagation == 1)
     }
