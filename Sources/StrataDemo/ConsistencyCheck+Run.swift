@@ -1,6 +1,4 @@
 import Foundation
-import Redis
-import RedisServerHarness
 
 /// The report of `strata check consistency`.
 public struct ConsistencyReport: Codable, Sendable {
@@ -47,21 +45,9 @@ extension ConsistencyChecker {
         let catalog = try ProductCatalog(
             path: directory.appendingPathComponent("catalog.sqlite").path,
             configuration: .init(rows: max(16, configuration.hotKeys), latency: .milliseconds(1) ... .milliseconds(3)))
-        if let redisURL {
-            let redis = try await DemoRedis.resolve(url: redisURL)
-            progress.step("using \(redis.description)")
-            return ConsistencyReport(strategies: try await run(redis: redis, server: nil, catalog: catalog, progress: progress))
+        let results = try await DemoRedis.withRedis(url: redisURL, progress: progress) { redis, server in
+            try await run(redis: redis, server: server, catalog: catalog, progress: progress)
         }
-        let server = try await RedisServer.start()
-        do {
-            progress.step("started a private redis-server on 127.0.0.1:\(server.port)")
-            let results = try await run(
-                redis: .node(RedisEndpoint(host: server.host, port: server.port)), server: server, catalog: catalog, progress: progress)
-            await server.stop()
-            return ConsistencyReport(strategies: results)
-        } catch {
-            await server.stop()
-            throw error
-        }
+        return ConsistencyReport(strategies: results)
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import RESP
 import Redis
+import RedisServerHarness
 import ServiceLifecycle
 import StrataRedis
 
@@ -33,6 +34,28 @@ enum DemoRedis: Sendable {
             }
             let info = DemoRedisAdmin.text(of: try await probe.rawValue(["INFO", "cluster"]))
             return info.contains("cluster_enabled:1") ? .cluster(seeds: [configuration.endpoint], nodes: configuration) : .standalone(configuration)
+        }
+    }
+
+    /// Runs `body` against the Redis `url` names, or against a private `redis-server` (passed to
+    /// `body`, which may restart it) that is stopped afterwards however `body` ends.
+    static func withRedis<Result>(
+        url: String?, progress: DemoProgress, _ body: (DemoRedis, RedisServer?) async throws -> Result
+    ) async throws -> Result {
+        if let url {
+            let redis = try await resolve(url: url)
+            progress.step("using \(redis.description)")
+            return try await body(redis, nil)
+        }
+        let server = try await RedisServer.start()
+        progress.step("started a private redis-server on \(server.host):\(server.port) (pid \(server.pid))")
+        do {
+            let result = try await body(.node(RedisEndpoint(host: server.host, port: server.port)), server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
         }
     }
 

@@ -26,29 +26,13 @@ public enum DemoRunner {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        var server: RedisServer?
-        let redis: DemoRedis
-        if let url = configuration.redisURL {
-            redis = try await DemoRedis.resolve(url: url)
-            progress.step("using \(redis.description)")
-        } else {
-            let started = try await RedisServer.start()
-            server = started
-            redis = .node(RedisEndpoint(host: started.host, port: started.port))
-            progress.step("started a private redis-server on \(started.host):\(started.port) (pid \(started.pid))")
+        let scenarios = try await DemoRedis.withRedis(url: configuration.redisURL, progress: progress) { redis, server in
+            try await runScenarios(configuration, directory: directory, redis: redis, server: server, progress: progress)
         }
-
-        do {
-            let scenarios = try await runScenarios(configuration, directory: directory, redis: redis, server: server, progress: progress)
-            if let server { await server.stop() }
-            progress.step("done")
-            return DemoReport(
-                quick: configuration.quick, instances: configuration.instances, catalogRows: configuration.catalogRows,
-                scenarios: scenarios)
-        } catch {
-            if let server { await server.stop() }
-            throw error
-        }
+        progress.step("done")
+        return DemoReport(
+            quick: configuration.quick, instances: configuration.instances, catalogRows: configuration.catalogRows,
+            scenarios: scenarios)
     }
 
     private static func runScenarios(
