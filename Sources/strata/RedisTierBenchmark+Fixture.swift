@@ -85,9 +85,12 @@ extension RedisTierBenchmark {
         }
     }
 
-    /// A distributed tier answering from a dictionary: cache hits without I/O.
-    final class InMemoryTier: DistributedCacheTier {
+    /// A distributed tier answering from a dictionary: cache hits without I/O. It keeps tag
+    /// epochs (all 0) like `RedisCacheTier`, so each hit also resolves its namespace's epoch.
+    final class InMemoryTier: DistributedCacheTier, TagEpochStore {
         private let entries = Mutex<[String: [UInt8]]>([:])
+        func epochs(of tags: [String]) async throws -> [Int64] { tags.map { _ in 0 } }
+        func advanceEpoch(of tag: String, above floor: Int64) async throws -> Int64 { floor + 1 }
         func get(_ key: String) async throws -> [UInt8]? { entries.withLock { $0[key] } }
         func get(_ keys: [String]) async throws -> [[UInt8]?] { entries.withLock { stored in keys.map { stored[$0] } } }
         func set(_ key: String, value: [UInt8], timeToLive: Duration) async throws { entries.withLock { $0[key] = value } }

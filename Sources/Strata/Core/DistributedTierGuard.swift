@@ -2,7 +2,10 @@ import Logging
 
 /// The distributed tier as the cache sees it: calls that never throw, skipped while the circuit
 /// breaker is open, every failure counted.
-struct DistributedTierGuard: Sendable {
+///
+/// A class: the hit path copies the cache's guard, and copying a struct that holds an existential
+/// goes through value witnesses.
+final class DistributedTierGuard: Sendable {
     enum ReadResult: Sendable {
         case found([UInt8])
         case notFound
@@ -35,9 +38,9 @@ struct DistributedTierGuard: Sendable {
     }
 
     /// Runs one tier call under the breaker; `nil` when it was skipped or failed (both counted).
-    func call<Result>(
+    nonisolated(nonsending) func call<Result>(
         _ operation: CacheEvent.TierOperation, now: CacheInstant, record: (CacheEvent) -> Void,
-        _ body: () async throws -> Result
+        _ body: nonisolated(nonsending) () async throws -> Result
     ) async -> Result? {
         guard let permit = breaker.shouldAttempt(now: now) else {
             record(.distributedTierFailed(operation, breakerOpen: true))
@@ -54,7 +57,7 @@ struct DistributedTierGuard: Sendable {
         }
     }
 
-    func get(_ key: String, now: CacheInstant, record: (CacheEvent) -> Void) async -> ReadResult {
+    nonisolated(nonsending) func get(_ key: String, now: CacheInstant, record: (CacheEvent) -> Void) async -> ReadResult {
         guard let bytes = await call(.get, now: now, record: record, { try await tier.get(key) }) else { return .unavailable }
         return bytes.map { .found($0) } ?? .notFound
     }

@@ -6,14 +6,14 @@ extension StrataCache {
         case unavailable
     }
 
-    func readDistributed<Value: Sendable>(key: CacheKey<Value>) async -> DistributedRead {
+    nonisolated(nonsending) func readDistributed<Value: Sendable>(key: CacheKey<Value>) async -> DistributedRead {
         guard let distributed else { return .unavailable }
         let result = await distributed.get(key.storageKey, now: clock.now, record: record)
         return await decode(result, key: key)
     }
 
     /// Decodes what the tier returned; an entry whose tags moved on since its fill is a miss.
-    func decode<Value: Sendable>(_ result: DistributedTierGuard.ReadResult, key: CacheKey<Value>) async -> DistributedRead {
+    nonisolated(nonsending) func decode<Value: Sendable>(_ result: DistributedTierGuard.ReadResult, key: CacheKey<Value>) async -> DistributedRead {
         switch result {
         case .notFound: return .notFound
         case .unavailable: return .unavailable

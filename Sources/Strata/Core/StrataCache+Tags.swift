@@ -122,7 +122,7 @@ extension StrataCache {
     }
 
     /// Judges an entry read from the distributed tier, fetching tags this instance never saw.
-    func judge(_ stamps: [TagStamp]) async -> TagEpochTable.Verdict {
+    nonisolated(nonsending) func judge(_ stamps: [TagStamp]) async -> TagEpochTable.Verdict {
         guard !stamps.isEmpty else { return .current }
         let verdict = TagEpochTable.verdict(stamps)
         guard verdict == .unresolved else { return verdict }

@@ -3,7 +3,7 @@ extension StrataCache {
     /// Returns the fresh cached value for `key` from either tier, or `nil` (never loads).
     ///
     /// A distributed hit is copied into the in-process tier. A cached "not found" also returns `nil`.
-    public func cachedValue<Value: Sendable>(for key: CacheKey<Value>, options: CacheEntryOptions? = nil) async throws -> Value? {
+    nonisolated(nonsending) public func cachedValue<Value: Sendable>(for key: CacheKey<Value>, options: CacheEntryOptions? = nil) async throws -> Value? {
         let options = try resolvedOptions(options, for: key)
         let now = clock.now
         let namespace = key.namespace.name

@@ -198,7 +198,8 @@ public final class StrataCache: Service, Sendable {
     /// Returns the cached value for `key`, loading it with `load` when no usable value is cached.
     ///
     /// Concurrent calls for the same key share one load. A fresh in-process hit costs a lock and a
-    /// dictionary lookup. Stale values are served per `options.staleness`; early refresh per
+    /// dictionary lookup. The call runs on the caller's executor (`nonisolated(nonsending)`), so a
+    /// hit never hops between executors. Stale values are served per `options.staleness`; early refresh per
     /// `options.refresh`.
     ///
     /// - Parameters:
@@ -209,7 +210,7 @@ public final class StrataCache: Service, Sendable {
     /// - Throws: ``CacheError`` `.loaderFailed` / `.loaderTimedOut` when the loader fails and no stale
     ///   value may be served; `.invalidConfiguration` for incoherent options; `.cancelled` when the
     ///   caller is cancelled while waiting (the shared load continues).
-    public func value<Value: Sendable>(
+    nonisolated(nonsending) public func value<Value: Sendable>(
         for key: CacheKey<Value>,
         options: CacheEntryOptions? = nil,
         load: @escaping @Sendable () async throws -> Value?
@@ -223,7 +224,7 @@ public final class StrataCache: Service, Sendable {
     ///
     /// The same as ``value(for:options:load:)-(_,_,()->Value?)`` for loaders that always produce a
     /// value. Throws ``CacheError`` `.loaderFailed` if a cached "not found" is met.
-    public func value<Value: Sendable>(
+    nonisolated(nonsending) public func value<Value: Sendable>(
         for key: CacheKey<Value>,
         options: CacheEntryOptions? = nil,
         load: @escaping @Sendable () async throws -> Value
