@@ -1,6 +1,6 @@
 /// How `strata demo` runs.
 public struct DemoConfiguration: Sendable {
-    /// The ~20 s run the test suite uses, instead of the ~2 minute default.
+    /// The ~20 s run the test suite uses, instead of the default's ~100 s (release build, 2 cores).
     public var quick: Bool
     /// Use this Redis instead of starting a private one (`redis://host:port`).
     public var redisURL: String?

@@ -36,17 +36,21 @@ enum DemoScenarios {
         let configuration = environment.configuration
         let spec = catalogueReads(
             configuration, usersPerInstance: configuration.quick ? 8 : 16,
-            duration: configuration.duration(full: .seconds(10), quick: .seconds(2)))
-        // Quick runs need this much warm-up for the in-process tiers to show in the p50.
-        let warmUp = configuration.duration(full: .seconds(6), quick: .milliseconds(1500))
+            duration: configuration.duration(full: .seconds(10), quick: .milliseconds(1500)))
+        // The requests of this many seconds of the load, sent unpaced before the measured run:
+        // enough for the in-process tiers to answer a third or more of the requests.
+        let warmUp = configuration.duration(full: .seconds(6), quick: .seconds(3))
         var rows: [ScenarioRow] = []
+        var warmUpRequests = 0
         for setup in naiveAndProduction {
             let run = try await run(setup, spec: spec, in: environment, scenario: "steady state", progress: progress, warmUp: warmUp)
             rows.append(ScenarioRow(setup: setup, run: run))
+            warmUpRequests = run.warmUpRequests
         }
         let naive = rows[0]
         let strata = rows[1]
-        let verdict = "After a \(format(warmUp.cacheSeconds)) s warm-up, \(percent(strata.memoryHitRatio)) of Strata's requests never left the process; "
+        let verdict = "After a warm-up of \(warmUpRequests) requests (\(format(warmUp.cacheSeconds)) s of this load), "
+            + "\(percent(strata.memoryHitRatio)) of Strata's requests never left the process; "
             + "p50 \(format(strata.p50Milliseconds)) ms vs \(format(naive.p50Milliseconds)) ms, "
             + "\(format(strata.figures["redis_commands_per_request"] ?? 0)) vs \(format(naive.figures["redis_commands_per_request"] ?? 0)) Redis commands per request, "
             + "source queries \(percent(strata.sourceQueries, of: naive.sourceQueries)) of naive's."
@@ -59,7 +63,7 @@ enum DemoScenarios {
     static func hotKeyExpiry(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
         let freshFor = Duration.seconds(1)
-        let duration = configuration.duration(full: .seconds(8), quick: .milliseconds(1500))
+        let duration = configuration.duration(full: .seconds(8), quick: .milliseconds(1100))
         let hotID = ZipfDistribution(count: configuration.catalogRows, exponent: zipfExponent).hottestID
         let spec = WorkloadSpec(
             usersPerInstance: 10, requestsPerUserPerSecond: 100, duration: duration, writeShare: 0,
@@ -72,7 +76,9 @@ enum DemoScenarios {
             .strata(label: "strata single-flight", options: singleFlight, memoryEntries: 1_000),
             .strata(label: "strata single-flight + XFetch", options: xfetch, memoryEntries: 1_000),
         ]
-        let expiries = max(1, duration.cacheSeconds / freshFor.cacheSeconds)
+        // The key is loaded once at the start and again each time it expires, about `freshFor`
+        // after each fill.
+        let expiries = (duration.cacheSeconds / freshFor.cacheSeconds).rounded(.up)
         var rows: [ScenarioRow] = []
         for setup in setups {
             let run = try await run(setup, spec: spec, in: environment, scenario: "hot-key expiry", progress: progress)
@@ -115,13 +121,15 @@ enum DemoScenarios {
 
     static func redisOutage(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
-        let duration = configuration.duration(full: .seconds(10), quick: .milliseconds(2500))
-        let outageStart = configuration.duration(full: .seconds(3), quick: .milliseconds(600))
-        let outage = configuration.duration(full: .seconds(4), quick: .milliseconds(1200))
-        let spec = catalogueReads(configuration, usersPerInstance: 8, duration: duration)
+        let outageStart = configuration.duration(full: .seconds(2), quick: .milliseconds(400))
+        let outage = configuration.duration(full: .seconds(4), quick: .seconds(1))
+        // After the stall, long enough to see the queued requests answered and latency recover.
+        let recovery = configuration.duration(full: .seconds(2), quick: .milliseconds(300))
+        let spec = catalogueReads(configuration, usersPerInstance: 8, duration: outageStart + outage + recovery)
+        let warmUp = configuration.duration(full: .seconds(2), quick: .seconds(1))
         var rows: [ScenarioRow] = []
         for setup in naiveAndProduction {
-            let run = try await run(setup, spec: spec, in: environment, scenario: "Redis outage", progress: progress, warmUp: configuration.duration(full: .seconds(2), quick: .milliseconds(500))) {
+            let run = try await run(setup, spec: spec, in: environment, scenario: "Redis outage", progress: progress, warmUp: warmUp) {
                 try? await Task.sleep(for: outageStart)
                 progress.step("  pausing Redis for \(format(outage.cacheSeconds)) s (CLIENT PAUSE)")
                 try? await environment.pauseRedis(for: outage)
@@ -138,12 +146,12 @@ enum DemoScenarios {
 
     static func coldStart(_ environment: DemoEnvironment, progress: DemoProgress) async throws -> ScenarioReport {
         let configuration = environment.configuration
-        // Three setups in about the time two took: shorter runs, each long enough for a warm and
-        // the second after it.
-        let duration = configuration.duration(full: .seconds(6), quick: .milliseconds(2200))
-        let flushAt = configuration.duration(full: .seconds(2), quick: .milliseconds(700))
-        let warmUp = configuration.duration(full: .seconds(5), quick: .milliseconds(800))
-        let spec = catalogueReads(configuration, usersPerInstance: 8, duration: duration)
+        let flushAt = configuration.duration(full: .seconds(2), quick: .milliseconds(500))
+        // The run lasts at least until the second after the flush has been counted, and longer
+        // while the warming setup's nemesis still warms or counts (`Workload.run` waits for it).
+        let afterBurst = configuration.duration(full: .seconds(2), quick: .zero)
+        let spec = catalogueReads(configuration, usersPerInstance: 8, duration: flushAt + .seconds(1) + afterBurst)
+        let warmUp = configuration.duration(full: .seconds(5), quick: .seconds(2))
         let warming = ColdStartWarming(hotKeys: configuration.quick ? 1_000 : 2_000)
         // The warming setup keeps its hot list in database 1, which a Cluster lacks.
         let setups = naiveAndProduction + (environment.redis.isCluster ? [] : [

@@ -21,7 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
             """
     )
 
-    @Flag(help: "A ~20 second run instead of ~2 minutes.")
+    @Flag(help: "A ~20 second run instead of ~100 seconds.")
     var quick = false
 
     @Option(help: "Use this Redis instead of starting a private one: redis://host:port (a Cluster node means the whole cluster) or redis+sentinel://host:port[,host:port]/service. The demo runs FLUSHALL on it.")

@@ -3,7 +3,7 @@ import Testing
 
 @testable import StrataDemo
 
-/// Runs `strata demo --quick` once (about 25 s) and checks the report's structure and that every
+/// Runs `strata demo --quick` once (about 20–25 s in a debug build) and checks the report's structure and that every
 /// comparison points the right way. Directions only: the numbers themselves vary with the machine.
 @Suite(.serialized) struct DemoQuickRunTests {
     @Test func theQuickDemoShowsStrataAheadInEveryMeasuredScenario() async throws {
