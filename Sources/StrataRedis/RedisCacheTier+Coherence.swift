@@ -16,16 +16,25 @@ extension RedisCacheTier: CoherentCacheTier {
         return {3, redis.call('PTTL', KEYS[2])}
         """)
 
-    /// ARGV: value, ttl ms, version ('' unknown), lease token ('' none), fill channel.
+    /// ARGV: value, ttl ms, version ('' unknown), lease token ('' none), fill channel. Under a
+    /// lease, a stored fill and a fill refused as older both release the lease and wake waiters.
     static let fillScript = RedisScript(
         """
         if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
         if ARGV[3] ~= '' then
           local version = tonumber(ARGV[3])
+          local refusal = 0
           local watermark = redis.call('GET', KEYS[4])
-          if watermark and tonumber(watermark) > version then return -1 end
+          if watermark and tonumber(watermark) > version then refusal = -1 end
           local stored = redis.call('GET', KEYS[2])
-          if stored and tonumber(stored) > version then return -2 end
+          if refusal == 0 and stored and tonumber(stored) > version then refusal = -2 end
+          if refusal ~= 0 then
+            if ARGV[4] ~= '' then
+              redis.call('DEL', KEYS[3])
+              redis.call('PUBLISH', ARGV[5], KEYS[1])
+            end
+            return refusal
+          end
           redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
         else
           redis.call('DEL', KEYS[2])
@@ -38,10 +47,12 @@ extension RedisCacheTier: CoherentCacheTier {
         return 1
         """)
 
-    /// ARGV: version ('' none), watermark ttl ms.
+    /// ARGV: version ('' none), watermark ttl ms, fill channel. Deleting a lease wakes its waiters:
+    /// its holder's fill will be refused, so they should not sit out the lease time.
     static let invalidateScript = RedisScript(
         """
-        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+        redis.call('DEL', KEYS[1], KEYS[2])
+        if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[3], KEYS[1]) end
         if ARGV[1] ~= '' then
           local watermark = redis.call('GET', KEYS[4])
           if (not watermark) or tonumber(watermark) < tonumber(ARGV[1]) then
@@ -88,6 +99,7 @@ extension RedisCacheTier: CoherentCacheTier {
     public func invalidate(_ key: String, version: Int64?) async throws {
         let arguments: [any RESPArgument & Sendable] = [
             version.map { "\($0)" } ?? "", "\(Self.milliseconds(roundingUp: configuration.watermarkLifetime))",
+            configuration.fillChannel,
         ]
         _ = try await runScript(Self.invalidateScript, keys: Self.entryKeys(key), arguments: arguments)
     }

@@ -15,10 +15,12 @@ public protocol CoherentCacheTier: DistributedCacheTier {
     func acquireLease(_ key: String, token: String, leaseTime: Duration, forRefresh: Bool) async throws -> LeaseAcquisition
 
     /// Stores `value` only if the lease (when given) is still held and no newer version (when
-    /// given) is stored or was invalidated. Releases the lease and wakes waiters when stored.
+    /// given) is stored or was invalidated. Releases the lease and wakes waiters when stored or
+    /// refused as older (a lost lease is someone else's, or already gone).
     func fill(_ key: String, value: [UInt8], timeToLive: Duration, version: Int64?, leaseToken: String?) async throws -> FillOutcome
 
-    /// Deletes the value and any lease; with a version, raises the key's watermark to it.
+    /// Deletes the value and any lease (waking the lease's waiters); with a version, raises the
+    /// key's watermark to it.
     func invalidate(_ key: String, version: Int64?) async throws
 
     /// Raises the key's watermark to `version` (never lowers it) and leaves the value and any
