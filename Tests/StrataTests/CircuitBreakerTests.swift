@@ -138,6 +138,26 @@ import Testing
         #expect(shared.state == .closed)
     }
 
+    @Test func sharedPermitsFromBeforeATransitionAreIgnored() throws {
+        let shared = try SharedCircuitBreaker(configuration: .init(consecutiveFailures: 1, breakDuration: .seconds(1), probes: 1))
+        // Both admitted while closed (without the lock).
+        let early = try #require(shared.shouldAttempt(now: at(0)))
+        let failing = try #require(shared.shouldAttempt(now: at(0)))
+        shared.recordFailure(failing, now: at(1))
+        #expect(shared.shouldAttempt(now: at(2)) == nil)
+        // The early call's success belongs to the closed generation that ended: it closes nothing.
+        shared.recordSuccess(early, now: at(3))
+        #expect(shared.state == .open(until: at(1001)))
+        let probe = try #require(shared.shouldAttempt(now: at(1001)))
+        #expect(probe.isProbe)
+        shared.recordSuccess(probe, now: at(1002))
+        let next = try #require(shared.shouldAttempt(now: at(1003)))
+        #expect(!next.isProbe)
+        // Nor does its failure reopen the breaker now.
+        shared.recordFailure(early, now: at(1004))
+        #expect(shared.state == .closed)
+    }
+
     @Test func concurrentFailuresOpenTheSharedBreakerExactlyOnce() async throws {
         let opened = Atomic<Int>(0)
         let shared = try SharedCircuitBreaker(configuration: .init(consecutiveFailures: 10, breakDuration: .seconds(60))) {

@@ -30,6 +30,9 @@ public struct CacheNamespace<Value: Sendable>: Sendable {
     let storagePrefix: String
     /// The namespace's own epoch tag, carried by every entry; bumping it clears the namespace.
     let epochTag: String
+    /// The epoch tag's cell in the first cache's table that resolved it, so that cache's reads
+    /// of entries tagged only with their namespace take no lock and hash nothing.
+    let epochCellMemo = NamespaceEpochCellMemo()
 
     /// Creates a namespace.
     ///

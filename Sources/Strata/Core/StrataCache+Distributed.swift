@@ -18,7 +18,7 @@ extension StrataCache {
         case .notFound: return .notFound
         case .unavailable: return .unavailable
         case .found(let bytes):
-            guard let entry = decodeEntry(bytes, codec: key.namespace.codec) else {
+            guard let entry = decodeEntry(bytes, codec: key.namespace.codec, epochTag: key.namespace.epochTag, memo: key.namespace.epochCellMemo) else {
                 record(.decodeFailed(namespace: key.namespace.name))
                 return .notFound
             }
@@ -35,10 +35,21 @@ extension StrataCache {
         }
     }
 
-    func decodeEntry<Value: Sendable>(_ bytes: [UInt8], codec: any CacheCodec<Value>) -> ResolvedEntry? {
+    /// - Parameters: `epochTag`, `memo`: the namespace's (passed apart: copying the whole namespace
+    ///   retains every one of its references, which contending tasks pay for on a hit).
+    func decodeEntry<Value: Sendable>(
+        _ bytes: [UInt8], codec: any CacheCodec<Value>, epochTag: String, memo: NamespaceEpochCellMemo
+    ) -> ResolvedEntry? {
         guard let envelope = try? CacheEnvelope(decoding: bytes) else { return nil }
-        let stamps = envelope.tagEpochs.isEmpty || tagStore == nil
-            ? [] : tagTable.withLock { $0.stamps(recorded: envelope.tagEpochs) }
+        let stamps: [TagStamp]
+        if envelope.tagEpochs.isEmpty || tagStore == nil {
+            stamps = []
+        } else if envelope.tagEpochs.count == 1, envelope.tagEpochs[0].tag == epochTag {
+            // The usual entry: tagged only with its namespace. No lock, no hashing.
+            stamps = [TagStamp(cell: epochCell(of: epochTag, memo: memo), epoch: envelope.tagEpochs[0].epoch)]
+        } else {
+            stamps = tagTable.withLock { $0.stamps(recorded: envelope.tagEpochs) }
+        }
         let metadata = EntryMetadata(
             createdAt: envelope.createdAt, freshUntil: envelope.freshUntil, staleUntil: envelope.staleUntil,
             recompute: envelope.recomputeTime, dataVersion: envelope.dataVersion, tagStamps: stamps)
@@ -48,6 +59,14 @@ extension StrataCache {
             let value = try? codec.decode(payload)
         else { return nil }
         return ResolvedEntry(value: value, metadata: metadata)
+    }
+
+    /// The cell of a namespace's epoch tag in this cache's table (memoised in the namespace).
+    func epochCell(of epochTag: String, memo: NamespaceEpochCellMemo) -> TagEpochCell {
+        if let cell = memo.cell(ofTable: tagTableIdentity) { return cell }
+        let cell = tagTable.withLock { $0.cell(for: epochTag) }
+        memo.remember(cell)
+        return cell
     }
 
     func encodeEntry<Value: Sendable>(_ entry: ResolvedEntry, codec: any CacheCodec<Value>) -> [UInt8]? {

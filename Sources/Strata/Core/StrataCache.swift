@@ -82,7 +82,9 @@ public final class StrataCache: Service, Sendable {
     /// Where tag epochs live: the distributed tier when it keeps them, in process without one,
     /// `nil` (tags disabled) for a distributed tier that does not.
     let tagStore: (any TagEpochStore)?
-    let tagTable = Mutex(TagEpochTable())
+    let tagTable: Mutex<TagEpochTable>
+    /// The identity of `tagTable`'s cells.
+    let tagTableIdentity: ObjectIdentifier
     let tagRefreshRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     /// This instance's most-read keys per namespace, from sampled reads; `nil` when
     /// ``Configuration/hotKeys`` is `nil` or there is no in-process tier. Give it to a publisher
@@ -129,6 +131,9 @@ public final class StrataCache: Service, Sendable {
         let counters = StatisticsCounters()
         self.counters = counters
         self.events = CacheEventSink(counters: counters, observer: configuration.observer)
+        let table = TagEpochTable()
+        self.tagTableIdentity = table.identity
+        self.tagTable = Mutex(table)
         if configuration.memoryMaximumEntries > 0 {
             let events = self.events
             do {

@@ -113,6 +113,13 @@ public struct CircuitBreaker: Sendable {
         breakDuration = configuration.breakDuration
     }
 
+    /// The permit every call gets while closed (closed admits without changing anything), or
+    /// `nil` in the other phases.
+    var closedPermit: Permit? {
+        guard case .closed = phase else { return nil }
+        return Permit(generation: generation, isProbe: false)
+    }
+
     /// The current state (an elapsed break still reads as open until the next request).
     public var state: State {
         switch phase {

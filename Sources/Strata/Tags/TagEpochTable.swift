@@ -6,10 +6,15 @@ import Synchronization
 final class TagEpochCell: Sendable {
     /// The tag's name.
     let tag: String
+    /// The table the cell belongs to (see ``TagEpochTable/identity``).
+    let table: ObjectIdentifier
     /// The known current epoch; ``TagEpochTable/unknown`` until first fetched.
     let epoch = Atomic<Int64>(TagEpochTable.unknown)
 
-    init(tag: String) { self.tag = tag }
+    init(tag: String, table: ObjectIdentifier) {
+        self.tag = tag
+        self.table = table
+    }
 
     var current: Int64 { epoch.load(ordering: .acquiring) }
 }
@@ -60,8 +65,15 @@ struct TagEpochTable: Sendable {
 
     private var cells: [String: TagEpochCell] = [:]
     private var ordered: [TagEpochCell] = []
+    private let owner = Owner()
+
+    /// Tells this table's cells from other tables' (a namespace may serve several caches).
+    private final class Owner: Sendable {}
 
     init() {}
+
+    /// The identity every cell of this table carries.
+    var identity: ObjectIdentifier { ObjectIdentifier(owner) }
 
     /// The number of tags with a cell.
     var count: Int { ordered.count }
@@ -78,7 +90,7 @@ struct TagEpochTable: Sendable {
     /// The cell of `tag`, registering it (unresolved) when new.
     mutating func cell(for tag: String) -> TagEpochCell {
         if let cell = cells[tag] { return cell }
-        let cell = TagEpochCell(tag: tag)
+        let cell = TagEpochCell(tag: tag, table: identity)
         cells[tag] = cell
         ordered.append(cell)
         return cell
@@ -138,5 +150,22 @@ struct TagEpochTable: Sendable {
     /// Tags among `stamps` whose epochs were never fetched.
     static func unresolvedTags(in stamps: [TagStamp]) -> [String] {
         stamps.filter { $0.cell.current == unknown }.map(\.tag)
+    }
+}
+
+/// A namespace's epoch cell, set once by the first cache that resolves it: later reads load it
+/// with one atomic load instead of taking the table's lock and hashing the tag.
+final class NamespaceEpochCellMemo: Sendable {
+    private let cell = AtomicLazyReference<TagEpochCell>()
+
+    /// The memoised cell when it belongs to the table `identity`.
+    func cell(ofTable identity: ObjectIdentifier) -> TagEpochCell? {
+        guard let cell = cell.load(), cell.table == identity else { return nil }
+        return cell
+    }
+
+    /// Remembers `cell` unless a cell (possibly another table's) is already remembered.
+    func remember(_ cell: TagEpochCell) {
+        _ = self.cell.storeIfNil(cell)
     }
 }

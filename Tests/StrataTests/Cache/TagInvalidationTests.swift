@@ -64,6 +64,24 @@ import Testing
         }
     }
 
+    @Test func aNamespaceSharedByTwoCachesIsJudgedByEachCachesOwnEpochs() async throws {
+        let tier = FakeTaggedTier()
+        let first = try makeCache(tier: tier)
+        let second = try makeCache(tier: tier)
+        let options = CacheEntryOptions(freshFor: .seconds(60), refresh: .init(beta: nil), tiers: .distributedOnly)
+        let namespace = try CacheNamespace<String>("item", codec: StringCacheCodec(), defaultOptions: options)
+        let key = namespace.key("a")
+        let probe = LoaderProbe()
+        #expect(try await fetch(first, key, loading: "v1", probe: probe) == "v1")
+        // A distributed hit: the namespace now remembers the first cache's epoch cell.
+        #expect(try await fetch(first, key, loading: "v2", probe: probe) == "v1")
+        // Another instance clears the namespace; the second cache has never seen its epoch, so it
+        // must fetch it (not reuse the first cache's cell, which still says 0) and refuse the entry.
+        tier.bumpSilently(namespace.epochTag)
+        #expect(try await fetch(second, key, loading: "v2", probe: probe) == "v2")
+        #expect(probe.callCount == 2)
+    }
+
     @Test func aColdInstanceRefusesADistributedEntryOlderThanTheTagEpoch() async throws {
         let tier = FakeTaggedTier()
         let writer = try makeCache(tier: tier)
