@@ -2,7 +2,8 @@
 extension StrataCache {
     /// Returns the fresh cached value for `key` from either tier, or `nil` (never loads).
     ///
-    /// A distributed hit is copied into the in-process tier. A cached "not found" also returns `nil`.
+    /// A distributed hit is copied into the in-process tier, unless an invalidation of the key
+    /// arrived while it was fetched. A cached "not found" also returns `nil`.
     nonisolated(nonsending) public func cachedValue<Value: Sendable>(for key: CacheKey<Value>, options: CacheEntryOptions? = nil) async throws -> Value? {
         let options = try resolvedOptions(options, for: key)
         let now = clock.now
@@ -15,12 +16,13 @@ extension StrataCache {
             record(.miss(.memory, namespace: namespace))
         }
         guard options.tiers.contains(.readDistributed), distributed != nil else { return nil }
+        let stamp = removalStamp(for: key)
         guard case .found(let entry) = await readDistributed(key: key), now < entry.metadata.freshUntil else {
             record(.miss(.distributed, namespace: namespace))
             return nil
         }
         record(.hit(.distributed, namespace: namespace))
-        storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
+        storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: stamp)
         return entry.value(as: Value.self)
     }
 
@@ -35,9 +37,8 @@ extension StrataCache {
         let now = clock.now
         var entry = makeEntry(value: value, options: options, now: now, recompute: .zero)
         entry.metadata.tagStamps = await currentStamps(key, options: options, value: value)
-        flights.invalidated(key.storageKey)
-        storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
         let stored = await storeDistributed(key: key, entry: entry, options: options, now: now)
+        storeOwnWrite(key: key, entry: entry, options: options, now: now)
         let announced = await announce([key.storageKey])
         return stored == .stored && announced
     }
@@ -61,8 +62,6 @@ extension StrataCache {
     /// - Returns: `false` when the distributed tier or the bus could not be reached.
     @discardableResult
     public func invalidate<Value: Sendable>(_ key: CacheKey<Value>, version: Int64?) async -> Bool {
-        memory?.removeValue(forKey: key.storageKey)
-        flights.invalidated(key.storageKey)
         var removed = true
         if let distributed {
             let now = clock.now
@@ -74,6 +73,8 @@ extension StrataCache {
                 removed = await distributed.remove([key.storageKey], now: now, record: record)
             }
         }
+        // After the distributed removal, not before: see `forgetOlderReads(of:)`.
+        forgetOlderReads(of: key)
         let announced = await announce([key.storageKey])
         return removed && announced
     }
@@ -117,11 +118,10 @@ extension StrataCache {
         } else if await storeDistributed(key: key, entry: entry, options: options, now: now) != .stored {
             outcome = nil
         }
-        flights.invalidated(key.storageKey)
         if outcome == .stored {
-            storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
+            storeOwnWrite(key: key, entry: entry, options: options, now: now)
         } else {
-            memory?.removeValue(forKey: key.storageKey)
+            forgetOlderReads(of: key)
         }
         await announce([key.storageKey])
         return outcome
@@ -145,5 +145,24 @@ extension StrataCache {
     /// Empties this process's in-process tier.
     public func removeAllFromMemory() {
         memory?.removeAll()
+    }
+
+    /// After this instance's own write reached the distributed tier: drops the in-process copy and
+    /// retires the load in flight for `key`.
+    ///
+    /// Not before the distributed tier changed: until then a read in this process may fetch the old
+    /// value there and keep it in the in-process tier, and a load may hand it to later callers. The
+    /// removal voids the stamp such a read would store under, and the bus never delivers this
+    /// instance's own messages to evict it later (read-your-writes rests on this call alone).
+    private func forgetOlderReads<Value: Sendable>(of key: CacheKey<Value>) {
+        memory?.removeValue(forKey: key.storageKey)
+        flights.invalidated(key.storageKey)
+    }
+
+    /// Puts this instance's own write in the in-process tier once the distributed tier has it
+    /// (see ``forgetOlderReads(of:)``: a plain store would leave older reads' stamps valid).
+    private func storeOwnWrite<Value: Sendable>(key: CacheKey<Value>, entry: ResolvedEntry, options: CacheEntryOptions, now: CacheInstant) {
+        forgetOlderReads(of: key)
+        storeInMemory(key: key, entry: entry, options: options, now: now, unlessRemovedSince: nil)
     }
 }
