@@ -109,20 +109,22 @@ extension RedisCacheTier: CoherentCacheTier {
     }
 
     public func runFillNotifications() async throws {
+        let channel: [RedisSubscriptionTarget] = [.channel(configuration.fillChannel)]
         switch backend {
         case .standalone(let client):
-            try await client.subscribe([.channel(configuration.fillChannel)]) { subscription in
-                for try await event in subscription {
-                    switch event {
-                    case .message(let message): fillWaiters.wake(String(buffer: message.payload))
-                    case .gap: fillWaiters.wakeAll()
-                    }
-                }
+            try await client.subscribe(channel) { try await deliverFillNotices($0) }
+        case .cluster(let cluster):
+            // Fill notices are plain PUBLISHes, which a cluster broadcasts: one node's will do.
+            try await cluster.subscribe(channel) { try await deliverFillNotices($0) }
+        }
+    }
+
+    private func deliverFillNotices(_ subscription: RedisSubscription) async throws {
+        for try await event in subscription {
+            switch event {
+            case .message(let message): fillWaiters.wake(String(buffer: message.payload))
+            case .gap: fillWaiters.wakeAll()
             }
-        case .cluster:
-            // Fill notices are plain PUBLISHes, which a cluster broadcasts; until the cluster
-            // client subscribes to plain channels, waiters fall back to their bounded wait.
-            try await Task.sleep(for: .seconds(Int64.max / 2_000_000_000))
         }
     }
 

@@ -30,6 +30,49 @@ import Testing
         }
     }
 
+    /// Fill notices are plain PUBLISHes from the fill script, which the cluster broadcasts: a
+    /// lease waiter subscribed through another client (and node) is woken by the fill.
+    @Test(.timeLimit(.minutes(1))) func aLeaseWaiterOnAClusterIsWokenByTheFill() async throws {
+        try await RedisCluster.withCluster(.init(primaries: 3, replicasPerPrimary: 0)) { cluster in
+            let clients = try (0..<2).map { _ in
+                try RedisClusterClient(
+                    seeds: cluster.endpoints.map { RedisEndpoint(host: $0.host, port: $0.port) },
+                    configuration: RedisConnectionConfiguration(
+                        endpoint: RedisEndpoint(host: "127.0.0.1", port: 0), commandTimeout: .seconds(10)))
+            }
+            let tiers = try clients.map { try RedisCacheTier(cluster: $0, configuration: .init(operationTimeout: .seconds(5))) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in clients { group.addTask { try await client.run() } }
+                for tier in tiers { group.addTask { try? await tier.runFillNotifications() } }
+                var failure: (any Error)?
+                do {
+                    try await Self.fillWakesTheWaiter(holder: tiers[0], waiter: tiers[1])
+                } catch {
+                    failure = error
+                }
+                for client in clients { client.shutdown() }
+                group.cancelAll()
+                try await group.waitForAll()
+                if let failure { throw failure }
+            }
+        }
+    }
+
+    private static func fillWakesTheWaiter(holder: RedisCacheTier, waiter: RedisCacheTier) async throws {
+        let key = "{cluster-lease}"
+        // Let the subscriptions establish.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await holder.acquireLease(key, token: "a", leaseTime: .seconds(60), forRefresh: false) == .granted)
+        let started = ContinuousClock.now
+        async let waited: Void = waiter.waitForFill(key, timeout: .seconds(40))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await holder.fill(key, value: [1], timeToLive: .seconds(60), version: nil, leaseToken: "a") == .stored)
+        await waited
+        // Far below the 40 s the wait would otherwise last.
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(try await waiter.get(key) == [1])
+    }
+
     private static func exerciseBatches(_ tier: RedisCacheTier) async throws {
         let keys = (0..<12).map { "tier:\($0)" }
         #expect(Set(keys.map { HashSlot(key: $0) }).count > 3)
