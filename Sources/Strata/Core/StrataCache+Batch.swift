@@ -19,8 +19,18 @@ extension StrataCache {
         options: CacheEntryOptions? = nil,
         load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value]
     ) async throws -> [CacheKey<Value>: Value] {
+        try await batchValues(for: keys, options: options) { keys, _ in BatchLoadResult(values: try await load(keys)) }
+    }
+
+    /// The batch read path, for plain and adaptive batch loaders. `load` gets the keys to load and
+    /// the options they would be stored with.
+    func batchValues<Value: Sendable>(
+        for keys: [CacheKey<Value>], options: CacheEntryOptions?,
+        load loadFrom: @escaping @Sendable ([CacheKey<Value>], CacheEntryOptions) async throws -> BatchLoadResult<Value>
+    ) async throws -> [CacheKey<Value>: Value] {
         guard let firstKey = keys.first else { return [:] }
         let options = try resolvedOptions(options, for: firstKey)
+        let load: BatchLoader<Value> = { keys in try await loadFrom(keys, options) }
         var unique: [CacheKey<Value>] = []
         var seen = Set<String>()
         for key in keys where seen.insert(key.storageKey).inserted { unique.append(key) }
@@ -81,8 +91,7 @@ extension StrataCache {
     /// A key another caller was loading when the batch looked: its result if that flight already
     /// stored it in memory, otherwise the flight's (or a new flight's) outcome.
     private func joinedResolve<Value: Sendable>(
-        key: CacheKey<Value>, options: CacheEntryOptions,
-        load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value], fallback: ResolvedEntry?
+        key: CacheKey<Value>, options: CacheEntryOptions, load: @escaping BatchLoader<Value>, fallback: ResolvedEntry?
     ) async throws -> ResolvedEntry {
         if options.tiers.contains(.readMemory), let entry = memoryEntry(for: key), clock.now < entry.localFreshUntil {
             return entry.resolved
@@ -126,10 +135,14 @@ extension StrataCache {
         return .miss(fallback: fallback)
     }
 
-    func singleLoader<Value: Sendable>(
-        for key: CacheKey<Value>, _ load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value]
-    ) -> ErasedLoader {
-        { try await load([key])[key] }
+    /// The batch loader asked for one key, as the single-key read path calls loaders.
+    func singleLoader<Value: Sendable>(for key: CacheKey<Value>, _ load: @escaping BatchLoader<Value>) -> ErasedLoader {
+        {
+            let result = try await load([key])
+            let value = result.values[key]
+            guard let adaptation = result.adaptations[key.storageKey] else { return value }
+            return AdaptedLoad(value: value, adaptation: adaptation)
+        }
     }
 
     /// Loads the keys this call owns: one distributed-tier batch read, then one loader call for
@@ -137,7 +150,7 @@ extension StrataCache {
     func runBatchFlight<Value: Sendable>(
         _ owned: [(key: CacheKey<Value>, flightID: UInt64, fallback: ResolvedEntry?, stamp: RemovalStamp?)],
         options: CacheEntryOptions,
-        load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value]
+        load: @escaping BatchLoader<Value>
     ) async -> [String: Result<ResolvedEntry, any Error>] {
         var outcomes: [String: Result<ResolvedEntry, any Error>] = [:]
         var remaining: [(key: CacheKey<Value>, flightID: UInt64, candidate: ResolvedEntry?, stamp: RemovalStamp?)] = []
@@ -170,12 +183,26 @@ extension StrataCache {
             let now = clock.now
             for item in remaining {
                 switch loaded {
-                case .success(let values):
-                    var entry = makeEntry(value: values[item.key], options: options, now: now, recompute: elapsed)
-                    entry.metadata.tagStamps = await addingValueTags(to: stamps, key: item.key, value: entry.value)
-                    if entry.value != nil || options.negativeFor != nil {
-                        storeInMemory(key: item.key, entry: entry, options: options, now: now, unlessRemovedSince: item.stamp)
-                        await storeDistributed(key: item.key, entry: entry, options: options, now: now)
+                case .success(let result):
+                    let value = result.values[item.key]
+                    let adaptation = result.adaptations[item.key.storageKey]
+                    let entryOptions = adaptation?.options ?? options
+                    if adaptation != nil {
+                        do {
+                            try entryOptions.validate()
+                        } catch {
+                            configuration.logger.error(
+                                "a batch loader adapted an entry's options incoherently; it was not stored",
+                                metadata: ["namespace": "\(item.key.namespace.name)", "reason": "\(error)"])
+                            outcomes[item.key.storageKey] = .failure(error)
+                            continue
+                        }
+                    }
+                    var entry = makeEntry(value: value, options: entryOptions, now: now, recompute: elapsed)
+                    entry.metadata.tagStamps = await addingValueTags(to: stamps, key: item.key, value: value)
+                    if adaptation?.skipCaching != true, value != nil || entryOptions.negativeFor != nil {
+                        storeInMemory(key: item.key, entry: entry, options: entryOptions, now: now, unlessRemovedSince: item.stamp)
+                        await storeDistributed(key: item.key, entry: entry, options: entryOptions, now: now)
                     }
                     outcomes[item.key.storageKey] = .success(entry)
                 case .failure(let error):
@@ -192,14 +219,13 @@ extension StrataCache {
     }
 
     private func loadBatchFromSource<Value: Sendable>(
-        keys: [CacheKey<Value>], options: CacheEntryOptions,
-        load: @escaping @Sendable ([CacheKey<Value>]) async throws -> [CacheKey<Value>: Value]
-    ) async -> (Result<[CacheKey<Value>: Value], any Error>, Duration) {
+        keys: [CacheKey<Value>], options: CacheEntryOptions, load: @escaping BatchLoader<Value>
+    ) async -> (Result<BatchLoadResult<Value>, any Error>, Duration) {
         let namespace = keys[0].namespace.name
         let started = clock.now
-        let result: Result<[CacheKey<Value>: Value], any Error>
+        let result: Result<BatchLoadResult<Value>, any Error>
         if let hard = options.timeouts.hard {
-            result = await withTaskGroup(of: Result<[CacheKey<Value>: Value], any Error>?.self) { group in
+            result = await withTaskGroup(of: Result<BatchLoadResult<Value>, any Error>?.self) { group in
                 group.addTask {
                     do { return .success(try await load(keys)) } catch { return .failure(error) }
                 }
