@@ -95,6 +95,22 @@ struct DoctorMemoryRuleTests {
         #expect(healthy.severity(of: "eviction.policy") == .ok)
     }
 
+    @Test func tagEpochCountersWarnOnlyUnderAnAllkeysPolicy() {
+        func snapshot(policy: String, epochs: Int) -> DoctorSnapshot {
+            healthy.with {
+                $0.config?["maxmemory-policy"] = policy
+                var sample = DoctorKeySample(sampled: 100, withoutTTL: epochs, complete: false)
+                sample.tagEpochKeys = epochs
+                $0.keySample = sample
+            }
+        }
+        #expect(snapshot(policy: "allkeys-lru", epochs: 3).severity(of: "eviction.tag-epochs") == .warn)
+        #expect(snapshot(policy: "volatile-lru", epochs: 3).severity(of: "eviction.tag-epochs") == .ok)
+        #expect(snapshot(policy: "allkeys-lru", epochs: 0).severity(of: "eviction.tag-epochs") == nil)
+        #expect(DoctorKeySample.isTagEpochKey("{strata:tag:color%7Bred}"))
+        #expect(!DoctorKeySample.isTagEpochKey("strata:tag:x"))
+    }
+
     @Test func volatilePolicyWarnsFromHalfTheSampleWithoutTTL() {
         func snapshot(withoutTTL: Int, sampled: Int = 100) -> DoctorSnapshot {
             healthy.with {

@@ -150,10 +150,14 @@ public struct DoctorCollector: Sendable {
             for (index, key) in keys.enumerated() {
                 guard let ttl = replies[2 * index].decoded(as: Int.self), ttl != -2 else { continue }
                 sample.sampled += 1
-                if ttl == -1 { sample.withoutTTL += 1 }
+                let name = String(buffer: key)
+                if ttl == -1 {
+                    sample.withoutTTL += 1
+                    if DoctorKeySample.isTagEpochKey(name) { sample.tagEpochKeys += 1 }
+                }
                 if let bytes = replies[2 * index + 1].decoded(as: Int.self) {
                     sample.sizes.append(bytes)
-                    sample.record(name: String(buffer: key), bytes: bytes)
+                    sample.record(name: name, bytes: bytes)
                 }
             }
             if cursor == 0 {

@@ -1,6 +1,8 @@
 extension DoctorRule {
     /// Eviction: the policy versus the stated use, TTL coverage, evictions and stale expired keys.
-    static let evictionRules: [DoctorRule] = [evictionPolicy, volatileWithoutTTL, keysWithoutTTL, evictedKeys, expiredStale]
+    static let evictionRules: [DoctorRule] = [
+        evictionPolicy, volatileWithoutTTL, keysWithoutTTL, tagEpochsEvictable, evictedKeys, expiredStale,
+    ]
 
     /// Above this share of expired-but-not-yet-deleted keys, the active expire cycle is losing:
     /// Redis's cycle aims to keep it at 10 % or less.
@@ -69,6 +71,25 @@ extension DoctorRule {
             ]
         }
         return [report(.info, "\(Format.percent(share)) of sampled keys have no TTL", evidence)]
+    }
+
+    /// Tag epoch counters never expire; under `allkeys-*` one can be evicted, restart low, and a
+    /// later bump would then leave entries stamped with the old, higher epoch looking current.
+    static let tagEpochsEvictable = DoctorRule(id: "eviction.tag-epochs", category: .eviction) { snapshot, _, report in
+        guard let sample = snapshot.keySample, sample.tagEpochKeys > 0, let name = snapshot.maxmemoryPolicy else { return [] }
+        let evidence = [
+            DoctorEvidence("maxmemory-policy", name), DoctorEvidence("sampled tag epoch counters", String(sample.tagEpochKeys)),
+        ]
+        guard name.hasPrefix("allkeys-") else {
+            return [report(.ok, "tag epoch counters (no TTL) are never evicted under \(name)", evidence)]
+        }
+        return [
+            report(
+                .warn, "tag epoch counters have no TTL and \(name) may evict them: an evicted counter restarts low and later tag invalidations can miss entries until they expire",
+                evidence,
+                advice: "Use volatile-lru or volatile-lfu: every Strata cache entry, lease and watermark has a TTL and stays evictable, while TTL-less keys (tag epochs, write-behind streams) are kept."
+            )
+        ]
     }
 
     static let evictedKeys = DoctorRule(id: "eviction.evicted", category: .eviction) { snapshot, _, report in

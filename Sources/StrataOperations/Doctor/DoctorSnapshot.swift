@@ -156,6 +156,11 @@ public struct DoctorKeySample: Sendable, Hashable {
     public var largest: [SizedKey]
     /// Whether the `SCAN` reached its end, so the sample is the whole keyspace.
     public var complete: Bool
+    /// Sampled Strata tag epoch counters (`{strata:tag:…}`, the default prefix); they never expire.
+    public var tagEpochKeys: Int = 0
+
+    /// Whether `name` is a Strata tag epoch counter under the default prefix.
+    public static func isTagEpochKey(_ name: String) -> Bool { name.hasPrefix("{strata:tag:") }
 
     /// Creates a sample.
     public init(sampled: Int, withoutTTL: Int, sizes: [Int] = [], largest: [SizedKey] = [], complete: Bool) {
