@@ -21,30 +21,27 @@ extension RedisCacheTier: CoherentCacheTier {
     static let fillScript = RedisScript(
         """
         if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+        local outcome = 1
         if ARGV[3] ~= '' then
           local version = tonumber(ARGV[3])
-          local refusal = 0
           local watermark = redis.call('GET', KEYS[4])
-          if watermark and tonumber(watermark) > version then refusal = -1 end
           local stored = redis.call('GET', KEYS[2])
-          if refusal == 0 and stored and tonumber(stored) > version then refusal = -2 end
-          if refusal ~= 0 then
-            if ARGV[4] ~= '' then
-              redis.call('DEL', KEYS[3])
-              redis.call('PUBLISH', ARGV[5], KEYS[1])
-            end
-            return refusal
+          if watermark and tonumber(watermark) > version then
+            outcome = -1
+          elseif stored and tonumber(stored) > version then
+            outcome = -2
+          else
+            redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
           end
-          redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
         else
           redis.call('DEL', KEYS[2])
         end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        if outcome == 1 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
         if ARGV[4] ~= '' then
           redis.call('DEL', KEYS[3])
           redis.call('PUBLISH', ARGV[5], KEYS[1])
         end
-        return 1
+        return outcome
         """)
 
     /// ARGV: version ('' none), watermark ttl ms, fill channel. Deleting a lease wakes its waiters:

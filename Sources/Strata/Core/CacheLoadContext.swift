@@ -69,6 +69,21 @@ struct LoadAdaptation: Sendable {
     var skipCaching: Bool
 }
 
+extension StrataCache {
+    /// Checks the options a loader adapted; incoherent ones are logged (a programming error) and
+    /// thrown, and the entry must not be stored.
+    func validateAdaptation(_ adaptation: LoadAdaptation, namespace: String) throws(CacheError) {
+        do {
+            try adaptation.options.validate()
+        } catch {
+            configuration.logger.error(
+                "a loader adapted an entry's options incoherently; the entry was not stored",
+                metadata: ["namespace": "\(namespace)", "reason": "\(error)"])
+            throw error
+        }
+    }
+}
+
 /// What an adaptive loader returns through the type-erased loader: the value and the loader's
 /// decisions. Unwrapped by the cache before anything else sees the value.
 struct AdaptedLoad: Sendable {

@@ -187,13 +187,10 @@ extension StrataCache {
                     let value = result.values[item.key]
                     let adaptation = result.adaptations[item.key.storageKey]
                     let entryOptions = adaptation?.options ?? options
-                    if adaptation != nil {
+                    if let adaptation {
                         do {
-                            try entryOptions.validate()
+                            try validateAdaptation(adaptation, namespace: item.key.namespace.name)
                         } catch {
-                            configuration.logger.error(
-                                "a batch loader adapted an entry's options incoherently; it was not stored",
-                                metadata: ["namespace": "\(item.key.namespace.name)", "reason": "\(error)"])
                             outcomes[item.key.storageKey] = .failure(error)
                             continue
                         }

@@ -38,12 +38,9 @@ extension StrataCache {
             var fill = fill
             if let adaptation {
                 do {
-                    try adaptation.options.validate()
+                    try validateAdaptation(adaptation, namespace: namespace)
                 } catch {
                     record(.loadCompleted(namespace: namespace, outcome: .failed, duration: elapsed))
-                    configuration.logger.error(
-                        "a loader adapted its entry's options incoherently; nothing was stored",
-                        metadata: ["namespace": "\(namespace)", "reason": "\(error)"])
                     return .failure(error)
                 }
                 options = adaptation.options
@@ -190,13 +187,9 @@ extension StrataCache {
         guard options.tiers.contains(.writeMemory), let memory else { return }
         let trustedUntil = localFreshUntil
             ?? min(entry.metadata.freshUntil, now.advanced(by: options.expiration.memoryFreshFor ?? options.expiration.freshFor))
-        let memoryEntry = MemoryEntry(resolved: entry, localFreshUntil: trustedUntil)
-        let expiresAt = max(entry.metadata.staleUntil, trustedUntil)
-        if let stamp {
-            memory.setValue(memoryEntry, forKey: key.storageKey, expiresAt: expiresAt, unlessRemovedSince: stamp)
-        } else {
-            memory.setValue(memoryEntry, forKey: key.storageKey, expiresAt: expiresAt)
-        }
+        _ = memory.store(
+            MemoryEntry(resolved: entry, localFreshUntil: trustedUntil), forKey: key.storageKey,
+            expiresAt: max(entry.metadata.staleUntil, trustedUntil), unlessRemovedSince: stamp)
     }
 
     /// A removal stamp for `key` when there is an in-process tier.

@@ -1,10 +1,11 @@
 /// The read path: in-process tier, then one shared flight per key that consults the distributed
 /// tier and, if needed, the loader.
 extension StrataCache {
+    /// Resolves `key` through the in-process tier, the distributed tier and the loader.
     ///
     /// `load` is an autoclosure so that a hit never allocates the type-erased loader. The hit path
     /// (this, the distributed read, its decoding and the tier guard) is `nonisolated(nonsending)`:
-    /// every level of plain nonisolated async calls cost an executor switch, together about a tenth
+    /// every level of plain nonisolated async calls costs an executor switch, together about a tenth
     /// of a distributed-tier hit's own CPU.
     nonisolated(nonsending) func resolve<Value: Sendable>(
         key: CacheKey<Value>, options: CacheEntryOptions, load: @autoclosure () -> ErasedLoader

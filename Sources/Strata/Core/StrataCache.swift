@@ -203,9 +203,9 @@ public final class StrataCache: Service, Sendable {
     /// Returns the cached value for `key`, loading it with `load` when no usable value is cached.
     ///
     /// Concurrent calls for the same key share one load. A fresh in-process hit costs a lock and a
-    /// dictionary lookup. The call runs on the caller's executor (`nonisolated(nonsending)`), so a
-    /// hit never hops between executors. Stale values are served per `options.staleness`; early refresh per
-    /// `options.refresh`.
+    /// dictionary lookup. The call runs on the caller's executor (`nonisolated(nonsending)`): the
+    /// cache's own call levels take no executor switch. Stale values are served per
+    /// `options.staleness`; early refresh per `options.refresh`.
     ///
     /// - Parameters:
     ///   - options: per-call options; `nil` uses the namespace's defaults.

@@ -113,11 +113,11 @@ public struct CircuitBreaker: Sendable {
         breakDuration = configuration.breakDuration
     }
 
-    /// The permit every call gets while closed (closed admits without changing anything), or
+    /// The generation of every permit while closed (closed admits without changing anything), or
     /// `nil` in the other phases.
-    var closedPermit: Permit? {
+    var generationIfClosed: UInt64? {
         guard case .closed = phase else { return nil }
-        return Permit(generation: generation, isProbe: false)
+        return generation
     }
 
     /// The current state (an elapsed break still reads as open until the next request).

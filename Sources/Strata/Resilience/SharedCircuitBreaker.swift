@@ -62,7 +62,7 @@ public final class SharedCircuitBreaker: Sendable {
     private func locked<Result>(_ body: (inout CircuitBreaker) -> Result) -> Result {
         breaker.withLock { breaker in
             let result = body(&breaker)
-            let closed = breaker.closedPermit.map { Int64($0.generation) } ?? -1
+            let closed = breaker.generationIfClosed.map { Int64($0) } ?? -1
             // Stored only on a change, so the steady state writes nothing the fast path reads.
             if closedGeneration.load(ordering: .relaxed) != closed {
                 closedGeneration.store(closed, ordering: .releasing)
