@@ -51,13 +51,28 @@ extension RedisCacheTier: CoherentCacheTier {
         redis.call('DEL', KEYS[1], KEYS[2])
         if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[3], KEYS[1]) end
         if ARGV[1] ~= '' then
-          local watermark = redis.call('GET', KEYS[4])
-          if (not watermark) or tonumber(watermark) < tonumber(ARGV[1]) then
-            redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[2])
-          end
+        \(raiseWatermarkLua(key: "KEYS[4]", version: "ARGV[1]", lifetime: "ARGV[2]"))
         end
         return 1
         """)
+
+    /// Raises `{k}:wm` to ARGV[1] unless it is already higher. ARGV: version, lifetime ms.
+    static let raiseWatermarkScript = RedisScript(
+        """
+        \(raiseWatermarkLua(key: "KEYS[1]", version: "ARGV[1]", lifetime: "ARGV[2]"))
+        return 1
+        """)
+
+    /// Lua that raises the watermark at `key` to `version` (never lowers it) for `lifetime` ms;
+    /// the arguments are Lua expressions (`KEYS[n]`, `ARGV[n]`).
+    static func raiseWatermarkLua(key: String, version: String, lifetime: String) -> String {
+        """
+        local watermark = redis.call('GET', \(key))
+        if (not watermark) or tonumber(watermark) < tonumber(\(version)) then
+          redis.call('SET', \(key), \(version), 'PX', \(lifetime))
+        end
+        """
+    }
 
     static func entryKeys(_ key: String) -> [String] {
         [key, key + ":ver", key + ":lease", key + ":wm"]
@@ -99,6 +114,13 @@ extension RedisCacheTier: CoherentCacheTier {
             configuration.fillChannel,
         ]
         _ = try await runScript(Self.invalidateScript, keys: Self.entryKeys(key), arguments: arguments)
+    }
+
+    public func raiseWatermark(_ key: String, to version: Int64) async throws {
+        let arguments: [any RESPArgument & Sendable] = [
+            "\(version)", "\(Self.milliseconds(roundingUp: configuration.watermarkLifetime))",
+        ]
+        _ = try await runScript(Self.raiseWatermarkScript, keys: [Self.entryKeys(key)[3]], arguments: arguments)
     }
 
     public func waitForFill(_ key: String, timeout: Duration) async {

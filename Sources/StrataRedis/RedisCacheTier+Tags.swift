@@ -18,16 +18,6 @@ extension RedisCacheTier: TagEpochStore {
         return epoch
         """)
 
-    /// Raises `{k}:wm` to ARGV[1] unless it is already higher. ARGV: version, lifetime ms.
-    static let raiseWatermarkScript = RedisScript(
-        """
-        local watermark = redis.call('GET', KEYS[1])
-        if (not watermark) or tonumber(watermark) < tonumber(ARGV[1]) then
-          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        end
-        return 1
-        """)
-
     /// The key of `tag`'s epoch. Braces and `%` are escaped, so a tag cannot end the hash tag early.
     func tagEpochKey(_ tag: String) -> String {
         var escaped = ""
@@ -62,12 +52,5 @@ extension RedisCacheTier: TagEpochStore {
             throw RedisError(.unexpectedReply, serverMessage: "the tag epoch script returned an unexpected reply")
         }
         return Int64(epoch)
-    }
-
-    public func raiseWatermark(_ key: String, to version: Int64) async throws {
-        let arguments: [any RESPArgument & Sendable] = [
-            "\(version)", "\(Self.milliseconds(roundingUp: configuration.watermarkLifetime))",
-        ]
-        _ = try await runScript(Self.raiseWatermarkScript, keys: [key + ":wm"], arguments: arguments)
     }
 }
