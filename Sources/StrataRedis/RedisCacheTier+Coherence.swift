@@ -78,6 +78,7 @@ extension RedisCacheTier: CoherentCacheTier {
         [key, key + ":ver", key + ":lease", key + ":wm"]
     }
 
+    /// ``acquireScript``: the value if present (unless `forRefresh`), else `SET NX PX` of the lease.
     public func acquireLease(_ key: String, token: String, leaseTime: Duration, forRefresh: Bool) async throws -> LeaseAcquisition {
         let keys = [key, key + ":lease"]
         let arguments: [any RESPArgument & Sendable] = [token, "\(Self.milliseconds(roundingUp: leaseTime))", forRefresh ? "1" : "0"]
@@ -93,6 +94,7 @@ extension RedisCacheTier: CoherentCacheTier {
         }
     }
 
+    /// ``fillScript`` over the entry's keys; wakes waiters in every instance through the fill channel.
     public func fill(_ key: String, value: [UInt8], timeToLive: Duration, version: Int64?, leaseToken: String?) async throws -> FillOutcome {
         let arguments: [any RESPArgument & Sendable] = [
             BulkBytes(value), "\(Self.milliseconds(roundingUp: timeToLive))", version.map { "\($0)" } ?? "",
@@ -108,6 +110,8 @@ extension RedisCacheTier: CoherentCacheTier {
         }
     }
 
+    /// ``invalidateScript``: deletes value, version and lease (waking the lease's waiters) and
+    /// raises the watermark for ``Configuration/watermarkLifetime``.
     public func invalidate(_ key: String, version: Int64?) async throws {
         let arguments: [any RESPArgument & Sendable] = [
             version.map { "\($0)" } ?? "", "\(Self.milliseconds(roundingUp: configuration.watermarkLifetime))",
@@ -116,6 +120,7 @@ extension RedisCacheTier: CoherentCacheTier {
         _ = try await runScript(Self.invalidateScript, keys: Self.entryKeys(key), arguments: arguments)
     }
 
+    /// ``raiseWatermarkScript`` on `{k}:wm`, for ``Configuration/watermarkLifetime``.
     public func raiseWatermark(_ key: String, to version: Int64) async throws {
         let arguments: [any RESPArgument & Sendable] = [
             "\(version)", "\(Self.milliseconds(roundingUp: configuration.watermarkLifetime))",
@@ -123,10 +128,13 @@ extension RedisCacheTier: CoherentCacheTier {
         _ = try await runScript(Self.raiseWatermarkScript, keys: [Self.entryKeys(key)[3]], arguments: arguments)
     }
 
+    /// Waits for a fill notice for `key` (or one that arrived just before), at most `timeout`.
     public func waitForFill(_ key: String, timeout: Duration) async {
         await fillWaiters.wait(for: key, timeout: timeout)
     }
 
+    /// Subscribes to the fill channel (through one node on a Cluster) and wakes waiters; a gap
+    /// in the subscription wakes every waiter, who then read again.
     public func runFillNotifications() async throws {
         let channel: [RedisSubscriptionTarget] = [.channel(configuration.fillChannel)]
         switch backend {
